@@ -1,0 +1,258 @@
+package gateway
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/cventsync/cventsync/internal/directory"
+	"github.com/cventsync/cventsync/internal/secret"
+	"github.com/cventsync/cventsync/internal/store"
+)
+
+func (s *Server) requireAdmin(c *gin.Context) {
+	h := c.GetHeader("Authorization")
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || s.opts.AdminToken == "" ||
+		subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.AdminToken)) != 1 {
+		c.Header("WWW-Authenticate", `Bearer realm="cventsync"`)
+		abort(c, http.StatusUnauthorized, "missing or wrong admin token: send Authorization: Bearer <CVENTSYNC_ADMIN_TOKEN>")
+		return
+	}
+	c.Next()
+}
+
+type createIntegrationRequest struct {
+	Name         string `json:"name"`
+	CventEventID string `json:"cventEventId"`
+	Environment  string `json:"environment"`
+	Region       string `json:"region"`
+}
+
+type integrationJSON struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	CventEventID string    `json:"cventEventId"`
+	Environment  string    `json:"environment"`
+	Region       string    `json:"region"`
+	WebhookURL   string    `json:"webhookUrl"`
+	WebhookToken string    `json:"webhookToken,omitempty"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+}
+
+func (s *Server) integrationJSON(in *store.Integration) integrationJSON {
+	return integrationJSON{
+		ID: in.ID, Name: in.Name, CventEventID: in.CventEventID, Environment: in.Environment, Region: in.Region,
+		WebhookURL: s.webhookURL(in.ID), CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt,
+	}
+}
+
+func (s *Server) webhookURL(id string) string {
+	return strings.TrimRight(s.opts.PublicURL, "/") + "/webhooks/cvent/" + id
+}
+
+func (s *Server) createIntegration(c *gin.Context) {
+	var req createIntegrationRequest
+	if err := c.ShouldBindJSON(&req); err != nil {
+		abort(c, http.StatusBadRequest, "request body must be a JSON object: "+err.Error())
+		return
+	}
+	req.Name, req.CventEventID = strings.TrimSpace(req.Name), strings.ToLower(strings.TrimSpace(req.CventEventID))
+	req.Environment, req.Region = strings.ToLower(strings.TrimSpace(req.Environment)), strings.ToLower(strings.TrimSpace(req.Region))
+	if req.Environment == "" {
+		req.Environment = "production"
+	}
+	if req.Region == "" {
+		req.Region = "na"
+	}
+	var problems []string
+	if req.Name == "" {
+		problems = append(problems, "name is required")
+	}
+	if req.CventEventID == "" {
+		problems = append(problems, "cventEventId is required")
+	}
+	if req.Environment != "sandbox" && req.Environment != "production" {
+		problems = append(problems, `environment must be "sandbox" or "production"`)
+	}
+	if req.Region != "na" && req.Region != "eu" {
+		problems = append(problems, `region must be "na" or "eu"`)
+	}
+	if len(problems) > 0 {
+		c.AbortWithStatusJSON(http.StatusBadRequest, errorBody{Error: strings.Join(problems, "; "), Details: problems})
+		return
+	}
+	token := secret.NewToken()
+	in := &store.Integration{
+		ID: uuid.NewString(), Name: req.Name, CventEventID: req.CventEventID,
+		Environment: req.Environment, Region: req.Region, WebhookTokenHash: secret.HashToken(token),
+	}
+	if err := s.opts.Store.CreateIntegration(c, in); err != nil {
+		s.internalError(c, "create integration", err)
+		return
+	}
+	out := s.integrationJSON(in)
+	out.WebhookToken = token // shown once; only its hash is stored
+	c.JSON(http.StatusCreated, out)
+}
+
+func (s *Server) loadIntegration(c *gin.Context) (*store.Integration, bool) {
+	in, err := s.opts.Store.GetIntegration(c, c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		abort(c, http.StatusNotFound, "no integration with id "+c.Param("id"))
+		return nil, false
+	}
+	if err != nil {
+		s.internalError(c, "load integration", err)
+		return nil, false
+	}
+	return in, true
+}
+
+func (s *Server) getIntegration(c *gin.Context) {
+	if in, ok := s.loadIntegration(c); ok {
+		c.JSON(http.StatusOK, s.integrationJSON(in))
+	}
+}
+
+func (s *Server) listIntegrations(c *gin.Context) {
+	list, err := s.opts.Store.ListIntegrations(c)
+	if err != nil {
+		s.internalError(c, "list integrations", err)
+		return
+	}
+	out := make([]integrationJSON, len(list))
+	for i := range list {
+		out[i] = s.integrationJSON(&list[i])
+	}
+	c.JSON(http.StatusOK, gin.H{"integrations": out})
+}
+
+type attendeeJSON struct {
+	InviteeID        string            `json:"inviteeId"`
+	ContactID        string            `json:"contactId"`
+	Email            string            `json:"email"`
+	FirstName        string            `json:"firstName"`
+	LastName         string            `json:"lastName"`
+	Company          string            `json:"company"`
+	Title            string            `json:"title"`
+	ProfileImageURL  string            `json:"profileImageUrl"`
+	RegistrationType string            `json:"registrationType"`
+	CventStatus      string            `json:"cventStatus"`
+	Access           bool              `json:"access"`
+	IsGuest          bool              `json:"isGuest"`
+	PrimaryInviteeID string            `json:"primaryInviteeId,omitempty"`
+	Groups           []string          `json:"groups"`
+	Profile          map[string]string `json:"profile,omitempty"`
+	CustomFields     map[string]string `json:"customFields,omitempty"`
+	SourceTime       time.Time         `json:"sourceTime"`
+	UpdatedAt        time.Time         `json:"updatedAt"`
+}
+
+func toAttendeeJSON(a *directory.Attendee) attendeeJSON {
+	return attendeeJSON{
+		InviteeID: a.InviteeID, ContactID: a.ContactID, Email: a.Email, FirstName: a.FirstName, LastName: a.LastName,
+		Company: a.Company, Title: a.Title, ProfileImageURL: a.ProfileImageURL, RegistrationType: a.RegistrationType,
+		CventStatus: a.CventStatus, Access: a.Access, IsGuest: a.IsGuest, PrimaryInviteeID: a.PrimaryInviteeID,
+		Groups: a.AccessGroups, Profile: a.Profile, CustomFields: a.CustomFields, SourceTime: a.SourceTime, UpdatedAt: a.UpdatedAt,
+	}
+}
+
+func (s *Server) listAttendees(c *gin.Context) {
+	in, ok := s.loadIntegration(c)
+	if !ok {
+		return
+	}
+	f := store.AttendeeFilter{Email: c.Query("email"), InviteeID: c.Query("inviteeId"), AfterID: c.Query("after")}
+	if v := c.Query("access"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			abort(c, http.StatusBadRequest, "access must be true or false")
+			return
+		}
+		f.Access = &b
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			abort(c, http.StatusBadRequest, "limit must be a number from 1 to 10000")
+			return
+		}
+		f.Limit = n
+	}
+	list, err := s.opts.Store.ListAttendees(c, in.ID, f)
+	if err != nil {
+		s.internalError(c, "list attendees", err)
+		return
+	}
+	out := make([]attendeeJSON, len(list))
+	for i := range list {
+		out[i] = toAttendeeJSON(&list[i])
+	}
+	c.JSON(http.StatusOK, gin.H{"attendees": out})
+}
+
+func (s *Server) getAttendee(c *gin.Context) {
+	in, ok := s.loadIntegration(c)
+	if !ok {
+		return
+	}
+	a, err := s.opts.Store.GetAttendee(c, in.ID, c.Param("inviteeId"))
+	if errors.Is(err, store.ErrNotFound) {
+		abort(c, http.StatusNotFound, "no attendee with invitee id "+c.Param("inviteeId"))
+		return
+	}
+	if err != nil {
+		s.internalError(c, "get attendee", err)
+		return
+	}
+	c.JSON(http.StatusOK, toAttendeeJSON(a))
+}
+
+func (s *Server) listSessions(c *gin.Context) {
+	in, ok := s.loadIntegration(c)
+	if !ok {
+		return
+	}
+	list, err := s.opts.Store.ListSessions(c, in.ID, c.Query("includeDeleted") == "true")
+	if err != nil {
+		s.internalError(c, "list sessions", err)
+		return
+	}
+	type sessionJSON struct {
+		SessionID   string     `json:"sessionId"`
+		Name        string     `json:"name"`
+		Code        string     `json:"code"`
+		Description string     `json:"description"`
+		StartsAt    *time.Time `json:"startsAt,omitempty"`
+		EndsAt      *time.Time `json:"endsAt,omitempty"`
+		Timezone    string     `json:"timezone"`
+		Deleted     bool       `json:"deleted"`
+		UpdatedAt   time.Time  `json:"updatedAt"`
+	}
+	out := make([]sessionJSON, len(list))
+	for i, se := range list {
+		out[i] = sessionJSON{SessionID: se.SessionID, Name: se.Name, Code: se.Code, Description: se.Description,
+			StartsAt: timePtr(se.StartsAt), EndsAt: timePtr(se.EndsAt), Timezone: se.Timezone, Deleted: se.Deleted, UpdatedAt: se.UpdatedAt}
+	}
+	c.JSON(http.StatusOK, gin.H{"sessions": out})
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (s *Server) internalError(c *gin.Context, what string, err error) {
+	s.log.Error(what, "error", err, "path", c.Request.URL.Path)
+	abort(c, http.StatusInternalServerError, what+" failed; see the gateway log")
+}

@@ -1,0 +1,129 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cventsync/cventsync/internal/store"
+)
+
+type deliveryJSON struct {
+	ID          int64           `json:"id"`
+	EventType   string          `json:"eventType"`
+	MessageStub string          `json:"messageStub,omitempty"`
+	MessageTime *time.Time      `json:"messageTime,omitempty"`
+	ItemCount   int             `json:"itemCount"`
+	ReceivedAt  time.Time       `json:"receivedAt"`
+	Status      string          `json:"status"`
+	Error       string          `json:"error,omitempty"`
+	WorkflowID  string          `json:"workflowId,omitempty"`
+	ProcessedAt *time.Time      `json:"processedAt,omitempty"`
+	Result      json.RawMessage `json:"result,omitempty"`
+	Body        json.RawMessage `json:"body,omitempty"`
+	RawBody     string          `json:"rawBody,omitempty"`
+}
+
+func toDeliveryJSON(d *store.Delivery, withBody bool) deliveryJSON {
+	out := deliveryJSON{ID: d.ID, EventType: d.EventType, MessageStub: d.MessageStub.String, ItemCount: d.ItemCount,
+		ReceivedAt: d.ReceivedAt, Status: d.Status, Error: d.Error, WorkflowID: d.WorkflowID, Result: d.Result}
+	if d.MessageTime.Valid {
+		out.MessageTime = &d.MessageTime.Time
+	}
+	if d.ProcessedAt.Valid {
+		out.ProcessedAt = &d.ProcessedAt.Time
+	}
+	if withBody {
+		if json.Valid(d.Body) {
+			out.Body = d.Body
+		} else {
+			out.RawBody = string(d.Body)
+		}
+	}
+	return out
+}
+
+func (s *Server) listDeliveries(c *gin.Context) {
+	in, ok := s.loadIntegration(c)
+	if !ok {
+		return
+	}
+	f := store.DeliveryFilter{Status: c.Query("status")}
+	if v := c.Query("before"); v != "" {
+		f.BeforeID, _ = strconv.ParseInt(v, 10, 64)
+	}
+	if v := c.Query("limit"); v != "" {
+		f.Limit, _ = strconv.Atoi(v)
+	}
+	list, err := s.opts.Store.ListDeliveries(c, in.ID, f)
+	if err != nil {
+		s.internalError(c, "list deliveries", err)
+		return
+	}
+	out := make([]deliveryJSON, len(list))
+	for i := range list {
+		out[i] = toDeliveryJSON(&list[i], false)
+	}
+	c.JSON(http.StatusOK, gin.H{"deliveries": out})
+}
+
+func (s *Server) loadDelivery(c *gin.Context) (*store.Delivery, bool) {
+	id, err := strconv.ParseInt(c.Param("deliveryId"), 10, 64)
+	if err != nil {
+		abort(c, http.StatusBadRequest, "delivery id must be a number")
+		return nil, false
+	}
+	d, err := s.opts.Store.GetDelivery(c, id)
+	if errors.Is(err, store.ErrNotFound) {
+		abort(c, http.StatusNotFound, "no delivery with id "+c.Param("deliveryId"))
+		return nil, false
+	}
+	if err != nil {
+		s.internalError(c, "load delivery", err)
+		return nil, false
+	}
+	return d, true
+}
+
+func (s *Server) getDelivery(c *gin.Context) {
+	if d, ok := s.loadDelivery(c); ok {
+		c.JSON(http.StatusOK, toDeliveryJSON(d, true))
+	}
+}
+
+// replayDelivery runs a stored delivery through processing again. Replays
+// are idempotent: records only move forward in Cvent time, and a replay of a
+// delivery still being processed joins the running workflow.
+func (s *Server) replayDelivery(c *gin.Context) {
+	d, ok := s.loadDelivery(c)
+	if !ok {
+		return
+	}
+	if d.Status == store.DeliveryRejected || d.Status == store.DeliveryIgnored {
+		abort(c, http.StatusConflict, "delivery "+itoa(d.ID)+" is "+d.Status+" ("+d.Error+"); there is nothing to replay")
+		return
+	}
+	in, err := s.opts.Store.GetIntegration(c, d.IntegrationID)
+	if err != nil {
+		s.internalError(c, "load integration", err)
+		return
+	}
+	if d.WorkflowID == "" {
+		d.WorkflowID = deliveryWorkflowID(d)
+	}
+	// Back to received first: the workflow marks it processed when it ends,
+	// and if Temporal is down the dispatcher picks the replay up later.
+	if err := s.opts.Store.MarkForReplay(c, d.ID, d.WorkflowID); err != nil {
+		s.internalError(c, "mark delivery for replay", err)
+		return
+	}
+	status := "replaying"
+	if err := s.dispatch(c, in, d); err != nil {
+		status = "queued"
+	}
+	c.JSON(http.StatusAccepted, gin.H{"status": status, "deliveryId": d.ID, "workflowId": d.WorkflowID})
+}

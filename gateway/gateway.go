@@ -1,0 +1,105 @@
+// Package gateway is cventsync's HTTP front door: Cvent's webhooks come in
+// here, are stored in PostgreSQL before they are acknowledged, and are handed
+// to Temporal; operators use the admin API under /api/v1.
+package gateway
+
+import (
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+
+	"github.com/cventsync/cventsync/internal/store"
+)
+
+// Options configure the gateway.
+type Options struct {
+	Store     *store.Store
+	Temporal  client.Client
+	TaskQueue string
+	// AdminToken guards /api/v1.
+	AdminToken string
+	// PublicURL is the base of the webhook URLs handed to users.
+	PublicURL string
+	// MaxBodyBytes bounds a webhook body; larger ones get 413.
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+}
+
+// Server is the HTTP gateway.
+type Server struct {
+	opts   Options
+	log    *slog.Logger
+	engine *gin.Engine
+	// temporalDownUntil short-circuits the synchronous workflow start while
+	// Temporal is known to be unreachable, so webhooks are acknowledged at
+	// once and left to the dispatcher.
+	temporalDownUntil atomic.Int64
+}
+
+// New builds the gateway and its routes.
+func New(opts Options) *Server {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 32 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{opts: opts, log: opts.Logger, engine: gin.New()}
+	s.engine.Use(gin.CustomRecovery(func(c *gin.Context, err any) {
+		s.log.Error("panic in handler", "path", c.Request.URL.Path, "panic", err)
+		abort(c, http.StatusInternalServerError, "internal error")
+	}))
+	s.engine.HandleMethodNotAllowed = true
+	s.engine.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "no such endpoint") })
+	s.engine.NoMethod(func(c *gin.Context) { abort(c, http.StatusMethodNotAllowed, "method not allowed") })
+	s.routes()
+	return s
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+func (s *Server) routes() {
+	r := s.engine
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+
+	hooks := r.Group("/webhooks/cvent/:integrationId")
+	hooks.GET("", s.webhookValidate)
+	hooks.GET("/*rest", s.webhookValidate)
+	hooks.POST("", s.webhookReceive)
+	hooks.POST("/*rest", s.webhookReceive)
+
+	api := r.Group("/api/v1", s.requireAdmin)
+	api.POST("/integrations", s.createIntegration)
+	api.GET("/integrations", s.listIntegrations)
+	api.GET("/integrations/:id", s.getIntegration)
+	api.GET("/integrations/:id/attendees", s.listAttendees)
+	api.GET("/integrations/:id/attendees/:inviteeId", s.getAttendee)
+	api.GET("/integrations/:id/sessions", s.listSessions)
+	api.GET("/integrations/:id/deliveries", s.listDeliveries)
+	api.GET("/deliveries/:deliveryId", s.getDelivery)
+	api.POST("/deliveries/:deliveryId/replay", s.replayDelivery)
+}
+
+func (s *Server) temporalLikelyDown() bool {
+	return time.Now().UnixNano() < s.temporalDownUntil.Load()
+}
+
+func (s *Server) noteTemporalDown() {
+	s.temporalDownUntil.Store(time.Now().Add(5 * time.Second).UnixNano())
+}
+
+// errorBody is every error answer: what is wrong, in words.
+type errorBody struct {
+	Error   string `json:"error"`
+	Details any    `json:"details,omitempty"`
+}
+
+func abort(c *gin.Context, status int, msg string) {
+	c.AbortWithStatusJSON(status, errorBody{Error: msg})
+}

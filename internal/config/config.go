@@ -1,0 +1,55 @@
+// Package config reads cventsync's configuration from the environment. Every
+// variable is listed in the README's configuration table.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Config is the whole runtime configuration.
+type Config struct {
+	DatabaseURL       string `env:"DATABASE_URL"`
+	TemporalAddress   string `env:"TEMPORAL_ADDRESS"`
+	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	TaskQueue         string `env:"CVENTSYNC_TASK_QUEUE" envDefault:"cventsync"`
+	HTTPAddr          string `env:"CVENTSYNC_HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	// PublicURL is how Cvent reaches the gateway; webhook URLs are built on it.
+	PublicURL    string `env:"CVENTSYNC_PUBLIC_URL"`
+	AdminToken   string `env:"CVENTSYNC_ADMIN_TOKEN"`
+	SecretKey    string `env:"CVENTSYNC_SECRET_KEY"`
+	MaxBodyBytes int64  `env:"CVENTSYNC_MAX_BODY_BYTES" envDefault:"33554432"`
+	LogLevel     string `env:"CVENTSYNC_LOG_LEVEL" envDefault:"info"`
+	DataDir      string `env:"CVENTSYNC_DATA_DIR" envDefault:".data"`
+	TemporalBin  string `env:"CVENTSYNC_TEMPORAL_BIN"`
+	TemporalUI   string `env:"CVENTSYNC_TEMPORAL_UI_URL"`
+}
+
+// Load reads the environment.
+func Load() (*Config, error) {
+	var c Config
+	if err := env.Parse(&c); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return &c, nil
+}
+
+// Public returns the base URL webhooks are addressed to.
+func (c *Config) Public() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	return "http://" + c.HTTPAddr
+}
+
+// Logger builds the process logger.
+func (c *Config) Logger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(logWriter, &slog.HandlerOptions{Level: level}))
+}

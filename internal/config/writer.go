@@ -1,0 +1,5 @@
+package config
+
+import "os"
+
+var logWriter = os.Stderr

@@ -1,0 +1,210 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/cventsync/cventsync/internal/directory"
+)
+
+type attendeeRow struct {
+	IntegrationID    string         `db:"integration_id"`
+	InviteeID        string         `db:"invitee_id"`
+	ContactID        string         `db:"contact_id"`
+	Email            string         `db:"email"`
+	FirstName        string         `db:"first_name"`
+	LastName         string         `db:"last_name"`
+	Company          string         `db:"company"`
+	Title            string         `db:"title"`
+	ProfileImageURL  string         `db:"profile_image_url"`
+	RegistrationType string         `db:"registration_type"`
+	CventStatus      string         `db:"cvent_status"`
+	Access           bool           `db:"access"`
+	IsGuest          bool           `db:"is_guest"`
+	PrimaryInviteeID string         `db:"primary_invitee_id"`
+	AccessGroups     pq.StringArray `db:"access_groups"`
+	Profile          []byte         `db:"profile"`
+	CustomFields     []byte         `db:"custom_fields"`
+	SourceTime       time.Time      `db:"source_time"`
+	UpdatedAt        time.Time      `db:"updated_at"`
+	CreatedAt        time.Time      `db:"created_at"`
+}
+
+const attendeeColumns = `integration_id, invitee_id, contact_id, email, first_name, last_name, company, title,
+	profile_image_url, registration_type, cvent_status, access, is_guest, primary_invitee_id, access_groups,
+	profile, custom_fields, source_time, updated_at, created_at`
+
+func (r *attendeeRow) toDirectory() directory.Attendee {
+	a := directory.Attendee{
+		IntegrationID: r.IntegrationID, InviteeID: r.InviteeID, ContactID: r.ContactID, Email: r.Email,
+		FirstName: r.FirstName, LastName: r.LastName, Company: r.Company, Title: r.Title,
+		ProfileImageURL: r.ProfileImageURL, RegistrationType: r.RegistrationType, CventStatus: r.CventStatus,
+		Access: r.Access, IsGuest: r.IsGuest, PrimaryInviteeID: r.PrimaryInviteeID,
+		AccessGroups: []string(r.AccessGroups), SourceTime: r.SourceTime, UpdatedAt: r.UpdatedAt, CreatedAt: r.CreatedAt,
+	}
+	if a.AccessGroups == nil {
+		a.AccessGroups = []string{}
+	}
+	_ = json.Unmarshal(r.Profile, &a.Profile)
+	_ = json.Unmarshal(r.CustomFields, &a.CustomFields)
+	return a
+}
+
+// LockAttendees loads the current records of the given invitees (if any) and
+// locks them until the transaction ends, so that merging a partial update
+// (a modification, a substitution) with what is stored cannot race.
+func (t *Tx) LockAttendees(ctx context.Context, integrationID string, inviteeIDs []string) (map[string]directory.Attendee, error) {
+	var rows []attendeeRow
+	err := t.tx.SelectContext(ctx, &rows, `SELECT `+attendeeColumns+` FROM attendees
+		WHERE integration_id = $1 AND invitee_id = ANY($2) FOR UPDATE`, integrationID, pq.StringArray(inviteeIDs))
+	if err != nil {
+		return nil, fmt.Errorf("lock attendees: %w", err)
+	}
+	out := make(map[string]directory.Attendee, len(rows))
+	for i := range rows {
+		out[rows[i].InviteeID] = rows[i].toDirectory()
+	}
+	return out, nil
+}
+
+// UpsertAttendees writes complete attendee records in one statement. A record
+// only replaces a stored one whose SourceTime is not newer, so an old message
+// arriving late changes nothing. It returns how many records were written.
+func (t *Tx) UpsertAttendees(ctx context.Context, deliveryID int64, attendees []directory.Attendee) (int, error) {
+	if len(attendees) == 0 {
+		return 0, nil
+	}
+	n := len(attendees)
+	var (
+		integ, invitee, contact, email, first, last, company, title = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		image, regType, status, primary, groups, profile, custom    = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		access, guest                                               = make([]bool, n), make([]bool, n)
+		source                                                      = make([]string, n)
+	)
+	for i, a := range attendees {
+		integ[i], invitee[i], contact[i], email[i] = a.IntegrationID, a.InviteeID, a.ContactID, a.Email
+		first[i], last[i], company[i], title[i] = a.FirstName, a.LastName, a.Company, a.Title
+		image[i], regType[i], status[i], primary[i] = a.ProfileImageURL, a.RegistrationType, a.CventStatus, a.PrimaryInviteeID
+		access[i], guest[i] = a.Access, a.IsGuest
+		groups[i] = jsonOr(a.AccessGroups, "[]")
+		profile[i] = jsonOr(a.Profile, "{}")
+		custom[i] = jsonOr(a.CustomFields, "{}")
+		source[i] = a.SourceTime.UTC().Format(time.RFC3339Nano)
+	}
+	res, err := t.tx.ExecContext(ctx, `
+		INSERT INTO attendees (integration_id, invitee_id, contact_id, email, first_name, last_name, company, title,
+			profile_image_url, registration_type, cvent_status, access, is_guest, primary_invitee_id, access_groups,
+			profile, custom_fields, source_time, last_delivery_id, updated_at)
+		SELECT u.integ, u.invitee, u.contact, u.email, u.first, u.last, u.company, u.title, u.image, u.reg_type, u.status,
+			u.access, u.guest, u.primary_id, ARRAY(SELECT jsonb_array_elements_text(u.groups::jsonb)),
+			u.profile::jsonb, u.custom::jsonb, u.source::timestamptz, NULLIF($19, 0), now()
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+			$9::text[], $10::text[], $11::text[], $12::bool[], $13::bool[], $14::text[], $15::text[], $16::text[],
+			$17::text[], $18::text[])
+			AS u(integ, invitee, contact, email, first, last, company, title, image, reg_type, status, access, guest,
+			     primary_id, groups, profile, custom, source)
+		ON CONFLICT (integration_id, invitee_id) DO UPDATE SET
+			contact_id = EXCLUDED.contact_id, email = EXCLUDED.email, first_name = EXCLUDED.first_name,
+			last_name = EXCLUDED.last_name, company = EXCLUDED.company, title = EXCLUDED.title,
+			profile_image_url = EXCLUDED.profile_image_url, registration_type = EXCLUDED.registration_type,
+			cvent_status = EXCLUDED.cvent_status, access = EXCLUDED.access, is_guest = EXCLUDED.is_guest,
+			primary_invitee_id = EXCLUDED.primary_invitee_id, access_groups = EXCLUDED.access_groups,
+			profile = EXCLUDED.profile, custom_fields = EXCLUDED.custom_fields, source_time = EXCLUDED.source_time,
+			last_delivery_id = EXCLUDED.last_delivery_id, updated_at = now()
+		WHERE attendees.source_time <= EXCLUDED.source_time`,
+		pq.StringArray(integ), pq.StringArray(invitee), pq.StringArray(contact), pq.StringArray(email),
+		pq.StringArray(first), pq.StringArray(last), pq.StringArray(company), pq.StringArray(title),
+		pq.StringArray(image), pq.StringArray(regType), pq.StringArray(status), pq.BoolArray(access),
+		pq.BoolArray(guest), pq.StringArray(primary), pq.StringArray(groups), pq.StringArray(profile),
+		pq.StringArray(custom), pq.StringArray(source), deliveryID)
+	if err != nil {
+		return 0, fmt.Errorf("upsert %d attendees: %w", n, err)
+	}
+	written, _ := res.RowsAffected()
+	return int(written), nil
+}
+
+func jsonOr(v any, empty string) string {
+	b, err := json.Marshal(v)
+	if err != nil || string(b) == "null" {
+		return empty
+	}
+	return string(b)
+}
+
+// AttendeeFilter narrows ListAttendees.
+type AttendeeFilter struct {
+	Email     string
+	InviteeID string
+	Access    *bool
+	AfterID   string // page forward from this invitee id (exclusive)
+	Limit     int
+}
+
+// ListAttendees lists an integration's attendees ordered by invitee id.
+func (s *Store) ListAttendees(ctx context.Context, integrationID string, f AttendeeFilter) ([]directory.Attendee, error) {
+	if f.Limit <= 0 || f.Limit > 10000 {
+		f.Limit = 1000
+	}
+	q := `SELECT ` + attendeeColumns + ` FROM attendees WHERE integration_id = $1`
+	args := []any{integrationID}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		q += fmt.Sprintf(" AND "+cond, len(args))
+	}
+	if f.Email != "" {
+		add("lower(email) = lower($%d)", f.Email)
+	}
+	if f.InviteeID != "" {
+		add("invitee_id = $%d", strings.ToLower(f.InviteeID))
+	}
+	if f.Access != nil {
+		add("access = $%d", *f.Access)
+	}
+	if f.AfterID != "" {
+		add("invitee_id > $%d", strings.ToLower(f.AfterID))
+	}
+	args = append(args, f.Limit)
+	q += fmt.Sprintf(" ORDER BY invitee_id LIMIT $%d", len(args))
+	var rows []attendeeRow
+	if err := s.db.SelectContext(ctx, &rows, q, args...); err != nil {
+		return nil, fmt.Errorf("list attendees: %w", err)
+	}
+	out := make([]directory.Attendee, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDirectory()
+	}
+	return out, nil
+}
+
+// GetAttendee loads one attendee; ErrNotFound when absent.
+func (s *Store) GetAttendee(ctx context.Context, integrationID, inviteeID string) (*directory.Attendee, error) {
+	var r attendeeRow
+	err := s.db.GetContext(ctx, &r, `SELECT `+attendeeColumns+` FROM attendees WHERE integration_id = $1 AND invitee_id = $2`,
+		integrationID, strings.ToLower(inviteeID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get attendee: %w", err)
+	}
+	a := r.toDirectory()
+	return &a, nil
+}
+
+// CountAttendees counts an integration's attendees, and those with access.
+func (s *Store) CountAttendees(ctx context.Context, integrationID string) (total, withAccess int, err error) {
+	err = s.db.QueryRowxContext(ctx, `SELECT count(*), count(*) FILTER (WHERE access) FROM attendees WHERE integration_id = $1`,
+		integrationID).Scan(&total, &withAccess)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count attendees: %w", err)
+	}
+	return total, withAccess, nil
+}

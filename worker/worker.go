@@ -1,0 +1,79 @@
+// Package worker creates the Temporal worker that runs cventsync's workflows
+// and activities, and prepares the namespace they need.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/cventsync/cventsync/activities"
+	"github.com/cventsync/cventsync/internal/searchattr"
+	"github.com/cventsync/cventsync/internal/store"
+	"github.com/cventsync/cventsync/workflows"
+)
+
+// Deps are what the activities need.
+type Deps struct {
+	Store  *store.Store
+	Logger *slog.Logger
+}
+
+// New creates a worker on taskQueue with every workflow and activity registered.
+func New(c client.Client, taskQueue string, deps Deps) sdkworker.Worker {
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{
+		// Deliveries are short database transactions; allow enough in flight to
+		// absorb a burst of webhooks without queueing behind each other.
+		MaxConcurrentActivityExecutionSize:     64,
+		MaxConcurrentWorkflowTaskExecutionSize: 64,
+		MaxConcurrentWorkflowTaskPollers:       4,
+		MaxConcurrentActivityTaskPollers:       4,
+	})
+	Register(w, deps)
+	return w
+}
+
+// Register registers every workflow and activity on r; tests use it with the
+// SDK's test environment too.
+func Register(r sdkworker.Registry, deps Deps) {
+	r.RegisterWorkflowWithOptions(workflows.Delivery, workflow.RegisterOptions{Name: "Delivery"})
+	r.RegisterActivity(&activities.Directory{Store: deps.Store, Logger: deps.Logger})
+}
+
+// EnsureSearchAttributes creates cventsync's custom search attributes in the
+// namespace when they are missing. Workflows set them, so a worker must not
+// run without them.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	ops := c.OperatorService()
+	have, err := ops.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, typ := range searchattr.Definitions() {
+		if _, ok := have.GetCustomAttributes()[name]; ok {
+			continue
+		}
+		v, ok := enumspb.IndexedValueType_shorthandValue[typ]
+		if !ok {
+			return fmt.Errorf("search attribute %s: unknown type %s", name, typ)
+		}
+		missing[name] = enumspb.IndexedValueType(v)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace, SearchAttributes: missing,
+	})
+	if err != nil {
+		return fmt.Errorf("add search attributes: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/cventsync/cventsync/activities"
+	"github.com/cventsync/cventsync/internal/searchattr"
+)
+
+// DeliveryInput identifies a stored delivery; the body stays in PostgreSQL so
+// a 20 MB manual sync never enters workflow history.
+type DeliveryInput struct {
+	DeliveryID    int64
+	IntegrationID string
+	EventType     string
+	MessageStub   string
+}
+
+// DeliveryResult is what processing the delivery did.
+type DeliveryResult = activities.ApplyDeliveryResult
+
+// Retries of a delivery: quick at first (a database restart), then patient;
+// after a day the delivery is marked failed and waits for an operator replay.
+var deliveryRetry = &temporal.RetryPolicy{
+	InitialInterval:        200 * time.Millisecond,
+	BackoffCoefficient:     2,
+	MaximumInterval:        time.Minute,
+	NonRetryableErrorTypes: []string{activities.ErrTypeMalformed},
+}
+
+// Delivery applies one Cvent webhook delivery to the directory.
+func Delivery(ctx workflow.Context, in *DeliveryInput) (*DeliveryResult, error) {
+	if in == nil || in.DeliveryID == 0 {
+		return nil, temporal.NewNonRetryableApplicationError("delivery id is required", "BadInput", nil)
+	}
+	logger := workflow.GetLogger(ctx)
+	var a *activities.Directory
+
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    10 * time.Minute,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		RetryPolicy:            deliveryRetry,
+	})
+	var result DeliveryResult
+	err := workflow.ExecuteActivity(actx, a.ApplyDelivery, &activities.ApplyDeliveryInput{DeliveryID: in.DeliveryID}).Get(ctx, &result)
+	if err != nil {
+		logger.Error("delivery failed", "deliveryId", in.DeliveryID, "error", err)
+		reason := err.Error()
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			reason = appErr.Error()
+		}
+		fctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 30 * time.Second,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 30 * time.Second},
+		})
+		if ferr := workflow.ExecuteActivity(fctx, a.MarkDeliveryFailed,
+			&activities.MarkDeliveryFailedInput{DeliveryID: in.DeliveryID, Reason: reason}).Get(ctx, nil); ferr != nil {
+			logger.Error("could not mark delivery failed", "error", ferr)
+		}
+		return nil, fmt.Errorf("apply delivery %d: %w", in.DeliveryID, err)
+	}
+	if len(result.InviteeIDs) > 0 {
+		// Lets operators find this delivery by attendee in the Web UI.
+		_ = workflow.UpsertTypedSearchAttributes(ctx, searchattr.InviteeIDs.ValueSet(result.InviteeIDs))
+	}
+	return &result, nil
+}
