@@ -30,7 +30,10 @@ type deliveryJSON struct {
 
 func toDeliveryJSON(d *store.Delivery, withBody bool) deliveryJSON {
 	out := deliveryJSON{ID: d.ID, EventType: d.EventType, MessageStub: d.MessageStub.String, ItemCount: d.ItemCount,
-		ReceivedAt: d.ReceivedAt, Status: d.Status, Error: d.Error, WorkflowID: d.WorkflowID, Result: d.Result}
+		ReceivedAt: d.ReceivedAt, Status: d.Status, Error: d.Error, WorkflowID: d.WorkflowID}
+	if len(d.Result) > 0 {
+		out.Result = d.Result
+	}
 	if d.MessageTime.Valid {
 		out.MessageTime = &d.MessageTime.Time
 	}

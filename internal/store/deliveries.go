@@ -22,20 +22,20 @@ const (
 
 // Delivery is one POST received from Cvent.
 type Delivery struct {
-	ID            int64           `db:"id"`
-	IntegrationID string          `db:"integration_id"`
-	EventType     string          `db:"event_type"`
-	MessageStub   sql.NullString  `db:"message_stub"`
-	MessageTime   sql.NullTime    `db:"message_time"`
-	ItemCount     int             `db:"item_count"`
-	Body          []byte          `db:"body"`
-	ReceivedAt    time.Time       `db:"received_at"`
-	Status        string          `db:"status"`
-	Error         string          `db:"error"`
-	WorkflowID    string          `db:"workflow_id"`
-	DispatchedAt  sql.NullTime    `db:"dispatched_at"`
-	ProcessedAt   sql.NullTime    `db:"processed_at"`
-	Result        json.RawMessage `db:"result"`
+	ID            int64          `db:"id"`
+	IntegrationID string         `db:"integration_id"`
+	EventType     string         `db:"event_type"`
+	MessageStub   sql.NullString `db:"message_stub"`
+	MessageTime   sql.NullTime   `db:"message_time"`
+	ItemCount     int            `db:"item_count"`
+	Body          []byte         `db:"body"`
+	ReceivedAt    time.Time      `db:"received_at"`
+	Status        string         `db:"status"`
+	Error         string         `db:"error"`
+	WorkflowID    string         `db:"workflow_id"`
+	DispatchedAt  sql.NullTime   `db:"dispatched_at"`
+	ProcessedAt   sql.NullTime   `db:"processed_at"`
+	Result        []byte         `db:"result"` // JSON, nil until processed
 }
 
 const deliverySummaryColumns = `id, integration_id, event_type, message_stub, message_time, item_count, ''::bytea AS body,

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/cventsync/cventsync/gateway"
+	"github.com/cventsync/cventsync/internal/config"
+	"github.com/cventsync/cventsync/internal/store"
+	"github.com/cventsync/cventsync/worker"
+)
+
+func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("DATABASE_URL is not set (or use `cventsync dev`, which starts its own PostgreSQL)")
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func temporalOptions(cfg *config.Config, log *slog.Logger) client.Options {
+	addr := cfg.TemporalAddress
+	if addr == "" {
+		addr = client.DefaultHostPort
+	}
+	return client.Options{
+		HostPort:  addr,
+		Namespace: cfg.TemporalNamespace,
+		// Temporal's own chatter goes at warn and above; our logs carry the story.
+		Logger: tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+	}
+}
+
+func newMigrateCmd(cfg *config.Config) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply database migrations and exit",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			cfg.Logger().Info("migrations applied")
+			return nil
+		},
+	}
+}
+
+func newWorkerCmd(cfg *config.Config) *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Run the Temporal worker (workflows and activities)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := cfg.Logger()
+			st, err := openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			return runWorker(cmd.Context(), cfg, st, log)
+		},
+	}
+}
+
+func runWorker(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) error {
+	c, err := client.DialContext(ctx, temporalOptions(cfg, quietLogger(log)))
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
+	}
+	defer c.Close()
+	if err := worker.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
+		return err
+	}
+	w := worker.New(c, cfg.TaskQueue, worker.Deps{Store: st, Logger: log})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	log.Info("worker running", "taskQueue", cfg.TaskQueue, "temporal", cfg.TemporalAddress)
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}
+
+func newGatewayCmd(cfg *config.Config) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "gateway",
+		Short: "Run the HTTP gateway (Cvent webhooks and the admin API)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := cfg.Logger()
+			if cfg.AdminToken == "" {
+				return errors.New("CVENTSYNC_ADMIN_TOKEN is not set: the admin API would be open to nobody")
+			}
+			st, err := openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			return runGateway(cmd.Context(), cfg, st, log, nil)
+		},
+	}
+	cmd.Flags().StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "listen address (CVENTSYNC_HTTP_ADDR)")
+	cmd.Flags().StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "base URL Cvent reaches the gateway on (CVENTSYNC_PUBLIC_URL)")
+	return cmd
+}
+
+// runGateway serves until ctx ends. ready, if not nil, receives the bound
+// address once the listener is open.
+func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger, ready chan<- string) error {
+	// Lazy: the gateway must accept and store webhooks even while Temporal is down.
+	c, err := client.NewLazyClient(temporalOptions(cfg, quietLogger(log)))
+	if err != nil {
+		return fmt.Errorf("temporal client: %w", err)
+	}
+	defer c.Close()
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	gw := gateway.New(gateway.Options{
+		Store: st, Temporal: c, TaskQueue: cfg.TaskQueue, AdminToken: cfg.AdminToken,
+		PublicURL: cfg.Public(), MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
+	})
+	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	dctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go gw.RunDispatcher(dctx, 2*time.Second)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("gateway listening", "addr", ln.Addr().String(), "publicUrl", cfg.Public())
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// quietLogger raises the level for the Temporal SDK, which logs every poll retry.
+func quietLogger(log *slog.Logger) *slog.Logger {
+	return slog.New(levelFloor{log.Handler(), slog.LevelWarn})
+}
+
+type levelFloor struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (l levelFloor) Enabled(ctx context.Context, lvl slog.Level) bool {
+	return lvl >= l.min && l.Handler.Enabled(ctx, lvl)
+}
+
+func (l levelFloor) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return levelFloor{l.Handler.WithAttrs(attrs), l.min}
+}
+
+func (l levelFloor) WithGroup(name string) slog.Handler {
+	return levelFloor{l.Handler.WithGroup(name), l.min}
+}

@@ -1,0 +1,221 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/cventsync/cventsync/gateway"
+	"github.com/cventsync/cventsync/internal/store"
+	"github.com/cventsync/cventsync/internal/testenv"
+	"github.com/cventsync/cventsync/worker"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const adminToken = "test-admin-token"
+
+// stack is a gateway and a worker on real PostgreSQL and a real Temporal.
+type stack struct {
+	t      *testing.T
+	store  *store.Store
+	gw     *gateway.Server
+	server *httptest.Server
+}
+
+type stackOptions struct {
+	temporalAddress string // "" = the shared test server
+	maxBodyBytes    int64
+	noWorker        bool
+}
+
+func newStack(t *testing.T, opts stackOptions) *stack {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, testenv.DatabaseURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	addr := opts.temporalAddress
+	if addr == "" {
+		addr = testenv.TemporalAddress(t)
+	}
+	c, err := client.NewLazyClient(client.Options{HostPort: addr, Logger: quietSDKLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	// A task queue per test keeps tests on the shared server out of each other's way.
+	queue := "test-" + uuid.NewString()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("CVENTSYNC_TEST_LOG") != "" {
+		log = slog.Default()
+	}
+	if !opts.noWorker {
+		w := worker.New(c, queue, worker.Deps{Store: st, Logger: log})
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Stop)
+	}
+	gw := gateway.New(gateway.Options{Store: st, Temporal: c, TaskQueue: queue, AdminToken: adminToken,
+		PublicURL: "http://cventsync.test", MaxBodyBytes: opts.maxBodyBytes, Logger: log})
+	srv := httptest.NewServer(gw.Handler())
+	t.Cleanup(srv.Close)
+	return &stack{t: t, store: st, gw: gw, server: srv}
+}
+
+var _ sdkworker.Worker // the worker package wraps it
+
+type integration struct {
+	ID           string `json:"id"`
+	WebhookURL   string `json:"webhookUrl"`
+	WebhookToken string `json:"webhookToken"`
+}
+
+func (s *stack) createIntegration(body string) integration {
+	s.t.Helper()
+	var in integration
+	s.admin(http.MethodPost, "/api/v1/integrations", body, http.StatusCreated, &in)
+	return in
+}
+
+// admin calls the admin API and decodes the answer into out.
+func (s *stack) admin(method, path, body string, wantStatus int, out any) {
+	s.t.Helper()
+	req, _ := http.NewRequest(method, s.server.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	s.do(req, wantStatus, out)
+}
+
+func (s *stack) do(req *http.Request, wantStatus int, out any) {
+	s.t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != wantStatus {
+		s.t.Fatalf("%s %s: status %d, want %d; body %s", req.Method, req.URL.Path, resp.StatusCode, wantStatus, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			s.t.Fatalf("%s %s: decode %s: %v", req.Method, req.URL.Path, b, err)
+		}
+	}
+}
+
+type webhookAnswer struct {
+	Status     string `json:"status"`
+	DeliveryID int64  `json:"deliveryId"`
+	WorkflowID string `json:"workflowId"`
+	Error      string `json:"error"`
+}
+
+// post sends a webhook the way Cvent does: the raw token as Authorization.
+func (s *stack) post(in integration, token string, body []byte, wantStatus int) webhookAnswer {
+	s.t.Helper()
+	url := strings.Replace(in.WebhookURL, "http://cventsync.test", s.server.URL, 1)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", token)
+	}
+	var ans webhookAnswer
+	s.do(req, wantStatus, &ans)
+	return ans
+}
+
+func (s *stack) sample(name string) []byte {
+	s.t.Helper()
+	b, err := os.ReadFile(testenv.SharedPath(s.t, "cvent/samples/"+name))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return b
+}
+
+type attendee struct {
+	InviteeID        string   `json:"inviteeId"`
+	ContactID        string   `json:"contactId"`
+	Email            string   `json:"email"`
+	FirstName        string   `json:"firstName"`
+	LastName         string   `json:"lastName"`
+	Company          string   `json:"company"`
+	Title            string   `json:"title"`
+	ProfileImageURL  string   `json:"profileImageUrl"`
+	RegistrationType string   `json:"registrationType"`
+	CventStatus      string   `json:"cventStatus"`
+	Access           bool     `json:"access"`
+	IsGuest          bool     `json:"isGuest"`
+	Groups           []string `json:"groups"`
+}
+
+func (s *stack) attendees(in integration, query string) []attendee {
+	s.t.Helper()
+	var out struct{ Attendees []attendee }
+	s.admin(http.MethodGet, "/api/v1/integrations/"+in.ID+"/attendees"+query, "", http.StatusOK, &out)
+	return out.Attendees
+}
+
+// waitFor polls until cond holds, failing the test with what it last saw.
+func (s *stack) waitFor(what string, timeout time.Duration, cond func() (bool, string)) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, seen := cond()
+		if ok {
+			return
+		}
+		last = seen
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("timed out after %v waiting for %s; last saw: %s", timeout, what, last)
+}
+
+// waitDelivery waits until a delivery leaves the received state.
+func (s *stack) waitDelivery(id int64, timeout time.Duration) *store.Delivery {
+	s.t.Helper()
+	var d *store.Delivery
+	s.waitFor(fmt.Sprintf("delivery %d to be processed", id), timeout, func() (bool, string) {
+		var err error
+		d, err = s.store.GetDelivery(context.Background(), id)
+		if err != nil {
+			return false, err.Error()
+		}
+		return d.Status != store.DeliveryReceived, d.Status
+	})
+	return d
+}
+
+func withEnvelope(eventType, stub string, messageTime time.Time, items ...map[string]any) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"eventType": eventType, "messageStub": stub, "messageTime": messageTime.Format("2006-01-02T15:04:05.000Z"), "message": items,
+	})
+	return b
+}
+
+func quietSDKLogger() *tlog.StructuredLogger {
+	return tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
