@@ -129,3 +129,19 @@ func open(t *testing.T, url string) *sql.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// As root the server runs as postgres, who cannot enter a root-only parent
+// such as /root; that must be a clear error, not initdb's.
+func TestPostgresUnreachableDirAsRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root hands the directory to the postgres user")
+	}
+	parent := tempDir(t)
+	if err := os.Chmod(parent, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := StartPostgres(t.Context(), PostgresOptions{Dir: filepath.Join(parent, "pg"), NoSync: true, Logger: testLogger(t)})
+	if err == nil || !strings.Contains(err.Error(), "not reachable by the postgres user") {
+		t.Fatalf("err = %v, want a 'not reachable by the postgres user' error", err)
+	}
+}
