@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/cventsync/cventsync/internal/directory"
 	"github.com/cventsync/cventsync/internal/secret"
+	"github.com/cventsync/cventsync/internal/settings"
 	"github.com/cventsync/cventsync/internal/store"
 )
 
@@ -36,21 +38,22 @@ type createIntegrationRequest struct {
 }
 
 type integrationJSON struct {
-	ID           string    `json:"id"`
-	Name         string    `json:"name"`
-	CventEventID string    `json:"cventEventId"`
-	Environment  string    `json:"environment"`
-	Region       string    `json:"region"`
-	WebhookURL   string    `json:"webhookUrl"`
-	WebhookToken string    `json:"webhookToken,omitempty"`
-	CreatedAt    time.Time `json:"createdAt"`
-	UpdatedAt    time.Time `json:"updatedAt"`
+	ID           string          `json:"id"`
+	Settings     json.RawMessage `json:"settings"`
+	Name         string          `json:"name"`
+	CventEventID string          `json:"cventEventId"`
+	Environment  string          `json:"environment"`
+	Region       string          `json:"region"`
+	WebhookURL   string          `json:"webhookUrl"`
+	WebhookToken string          `json:"webhookToken,omitempty"`
+	CreatedAt    time.Time       `json:"createdAt"`
+	UpdatedAt    time.Time       `json:"updatedAt"`
 }
 
 func (s *Server) integrationJSON(in *store.Integration) integrationJSON {
 	return integrationJSON{
 		ID: in.ID, Name: in.Name, CventEventID: in.CventEventID, Environment: in.Environment, Region: in.Region,
-		WebhookURL: s.webhookURL(in.ID), CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt,
+		WebhookURL: s.webhookURL(in.ID), CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt, Settings: in.Settings,
 	}
 }
 
@@ -58,10 +61,40 @@ func (s *Server) webhookURL(id string) string {
 	return strings.TrimRight(s.opts.PublicURL, "/") + "/webhooks/cvent/" + id
 }
 
+// splitIntegrationBody separates the integration's own fields from settings
+// sections (mapping, polling, ...), which the settings registry validates.
+func splitIntegrationBody(c *gin.Context) (base map[string]json.RawMessage, sections map[string]json.RawMessage, ok bool) {
+	var body map[string]json.RawMessage
+	if err := json.NewDecoder(c.Request.Body).Decode(&body); err != nil || body == nil {
+		abort(c, http.StatusBadRequest, "request body must be a JSON object")
+		return nil, nil, false
+	}
+	base, sections = map[string]json.RawMessage{}, map[string]json.RawMessage{}
+	for k, v := range body {
+		switch k {
+		case "name", "cventEventId", "environment", "region":
+			base[k] = v
+		default:
+			sections[k] = v
+		}
+	}
+	return base, sections, true
+}
+
 func (s *Server) createIntegration(c *gin.Context) {
+	base, sections, ok := splitIntegrationBody(c)
+	if !ok {
+		return
+	}
 	var req createIntegrationRequest
-	if err := c.ShouldBindJSON(&req); err != nil {
-		abort(c, http.StatusBadRequest, "request body must be a JSON object: "+err.Error())
+	b, _ := json.Marshal(base)
+	if err := json.Unmarshal(b, &req); err != nil {
+		abort(c, http.StatusBadRequest, "name, cventEventId, environment and region must be strings")
+		return
+	}
+	doc, err := settings.Merge(nil, sections)
+	if err != nil {
+		s.settingsError(c, err)
 		return
 	}
 	req.Name, req.CventEventID = strings.TrimSpace(req.Name), strings.ToLower(strings.TrimSpace(req.CventEventID))
@@ -92,7 +125,7 @@ func (s *Server) createIntegration(c *gin.Context) {
 	token := secret.NewToken()
 	in := &store.Integration{
 		ID: uuid.NewString(), Name: req.Name, CventEventID: req.CventEventID,
-		Environment: req.Environment, Region: req.Region, WebhookTokenHash: secret.HashToken(token),
+		Environment: req.Environment, Region: req.Region, WebhookTokenHash: secret.HashToken(token), Settings: doc,
 	}
 	if err := s.opts.Store.CreateIntegration(c, in); err != nil {
 		s.internalError(c, "create integration", err)
@@ -120,6 +153,44 @@ func (s *Server) getIntegration(c *gin.Context) {
 	if in, ok := s.loadIntegration(c); ok {
 		c.JSON(http.StatusOK, s.integrationJSON(in))
 	}
+}
+
+// updateIntegration replaces the settings sections given in the body; the
+// others stay as they are. A section set to null goes back to its defaults.
+func (s *Server) updateIntegration(c *gin.Context) {
+	in, ok := s.loadIntegration(c)
+	if !ok {
+		return
+	}
+	base, sections, ok := splitIntegrationBody(c)
+	if !ok {
+		return
+	}
+	if len(base) > 0 {
+		abort(c, http.StatusBadRequest, "name, cventEventId, environment and region cannot be changed; create a new integration")
+		return
+	}
+	doc, err := settings.Merge(in.Settings, sections)
+	if err != nil {
+		s.settingsError(c, err)
+		return
+	}
+	if err := s.opts.Store.UpdateIntegrationSettings(c, in.ID, doc); err != nil {
+		s.internalError(c, "update integration", err)
+		return
+	}
+	if in, ok = s.loadIntegration(c); ok {
+		c.JSON(http.StatusOK, s.integrationJSON(in))
+	}
+}
+
+func (s *Server) settingsError(c *gin.Context, err error) {
+	var se *settings.Error
+	if errors.As(err, &se) {
+		c.AbortWithStatusJSON(http.StatusBadRequest, errorBody{Error: se.Error(), Details: se.Problems})
+		return
+	}
+	s.internalError(c, "settings", err)
 }
 
 func (s *Server) listIntegrations(c *gin.Context) {

@@ -78,6 +78,7 @@ func (s *Server) routes() {
 	api.POST("/integrations", s.createIntegration)
 	api.GET("/integrations", s.listIntegrations)
 	api.GET("/integrations/:id", s.getIntegration)
+	api.PATCH("/integrations/:id", s.updateIntegration)
 	api.GET("/integrations/:id/attendees", s.listAttendees)
 	api.GET("/integrations/:id/attendees/:inviteeId", s.getAttendee)
 	api.GET("/integrations/:id/sessions", s.listSessions)

@@ -216,6 +216,6 @@ func withEnvelope(eventType, stub string, messageTime time.Time, items ...map[st
 	return b
 }
 
-func quietSDKLogger() *tlog.StructuredLogger {
+func quietSDKLogger() tlog.Logger {
 	return tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 }

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -186,7 +187,8 @@ func TestOlderMessageNeverOverwritesNewer(t *testing.T) {
 	if len(got) != 1 || got[0].Access || got[0].CventStatus != "Cancelled" {
 		t.Fatalf("the older registration overwrote the newer cancellation: %+v", got)
 	}
-	if !strings.Contains(string(d.Result), `"stale":1`) {
+	var result struct{ Stale, Written int }
+	if err := json.Unmarshal(d.Result, &result); err != nil || result.Stale != 1 || result.Written != 0 {
 		t.Errorf("delivery result should count the stale item: %s", d.Result)
 	}
 }
@@ -249,5 +251,26 @@ func TestManualSyncOfThousandsIsOneBatch(t *testing.T) {
 	}
 	if total != 3000 || withAccess != 2700 {
 		t.Errorf("got %d attendees (%d with access), want 3000 (2700)", total, withAccess)
+	}
+}
+
+func TestSettingsDriveAccessGroups(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	in := s.createIntegration(`{"name":"n","cventEventId":"e","mapping":{"defaultGroup":"attendees"}}`)
+	var bad struct {
+		Error   string
+		Details []string
+	}
+	s.admin(http.MethodPatch, "/api/v1/integrations/"+in.ID, `{"mapping":{"defaultGrup":"x"},"colour":"red"}`, http.StatusBadRequest, &bad)
+	if len(bad.Details) != 2 || !strings.Contains(bad.Error, "defaultGrup") || !strings.Contains(bad.Error, "colour") {
+		t.Fatalf("invalid settings must be named: %+v", bad)
+	}
+	s.admin(http.MethodPatch, "/api/v1/integrations/"+in.ID,
+		`{"mapping":{"defaultGroup":"attendees","registrationTypeGroups":{"EMEA Track":["emea"]}}}`, http.StatusOK, nil)
+	ans := s.post(in, in.WebhookToken, s.sample("invitee_accepted.json"), http.StatusOK)
+	s.waitDelivery(ans.DeliveryID, 15*time.Second)
+	got := s.attendees(in, "")
+	if len(got) != 1 || strings.Join(got[0].Groups, ",") != "attendees,emea" {
+		t.Fatalf("groups from settings: %+v", got)
 	}
 }

@@ -6,13 +6,13 @@ package ingest
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"sort"
 	"time"
 
 	"github.com/cventsync/cventsync/internal/cventpush"
 	"github.com/cventsync/cventsync/internal/directory"
 	"github.com/cventsync/cventsync/internal/mapping"
+	"github.com/cventsync/cventsync/internal/settings"
 	"github.com/cventsync/cventsync/internal/store"
 )
 
@@ -170,16 +170,11 @@ func sortedKeys(m map[string]int) []string {
 	return keys
 }
 
-// MappingConfig reads the mapping part of an integration's settings.
-func MappingConfig(settings json.RawMessage) (*mapping.Config, error) {
-	var s struct {
-		Mapping mapping.Config `json:"mapping"`
+// MappingConfig reads the mapping section of an integration's settings.
+func MappingConfig(doc json.RawMessage) (*mapping.Config, error) {
+	var cfg mapping.Config
+	if err := settings.Decode(doc, mapping.SettingsSection, &cfg); err != nil {
+		return nil, err
 	}
-	if len(settings) == 0 {
-		return &s.Mapping, nil
-	}
-	if err := json.Unmarshal(settings, &s); err != nil {
-		return nil, fmt.Errorf("integration settings: %w", err)
-	}
-	return &s.Mapping, nil
+	return &cfg, nil
 }

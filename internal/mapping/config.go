@@ -1,6 +1,11 @@
 package mapping
 
-import "strings"
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/cventsync/cventsync/internal/settings"
+)
 
 // Config is an integration's mapping configuration.
 type Config struct {
@@ -33,4 +38,17 @@ func (c *Config) GroupsFor(registrationType string, admitted bool) []string {
 		}
 	}
 	return groups
+}
+
+// SettingsSection is the name of the mapping section in integration settings.
+const SettingsSection = "mapping"
+
+func init() {
+	settings.Register(SettingsSection, func(raw json.RawMessage) (json.RawMessage, error) {
+		var c Config
+		if err := settings.Strict(raw, &c); err != nil {
+			return nil, err
+		}
+		return json.Marshal(c)
+	})
 }
