@@ -259,4 +259,3 @@ func (p *Participation) logger() *slog.Logger {
 	}
 	return slog.Default()
 }
-

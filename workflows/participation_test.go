@@ -102,4 +102,3 @@ func TestParticipationParksOnDailyLimit(t *testing.T) {
 	require.Len(t, calls, 2)
 	require.False(t, calls[1].Before(reset))
 }
-

@@ -52,13 +52,13 @@ func TestBoolAcceptsCventSpellings(t *testing.T) {
 
 func TestParseTimeFormats(t *testing.T) {
 	cases := map[string]time.Time{
-		"2026-03-02T17:14:42.823Z": time.Date(2026, 3, 2, 17, 14, 42, 823e6, time.UTC),
-		"2026-02-11T09:30:12.000":  time.Date(2026, 2, 11, 9, 30, 12, 0, time.UTC),
-		"2026-05-25 18:00:00.0":    time.Date(2026, 5, 25, 18, 0, 0, 0, time.UTC),
-		"2026-03-02":               time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC),
-		"2026-05-25T18:00:00":      time.Date(2026, 5, 25, 18, 0, 0, 0, time.UTC),
+		"2026-03-02T17:14:42.823Z":  time.Date(2026, 3, 2, 17, 14, 42, 823e6, time.UTC),
+		"2026-02-11T09:30:12.000":   time.Date(2026, 2, 11, 9, 30, 12, 0, time.UTC),
+		"2026-05-25 18:00:00.0":     time.Date(2026, 5, 25, 18, 0, 0, 0, time.UTC),
+		"2026-03-02":                time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC),
+		"2026-05-25T18:00:00":       time.Date(2026, 5, 25, 18, 0, 0, 0, time.UTC),
 		"2026-03-02T10:00:00+02:00": time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC),
-		"":                         {},
+		"":                          {},
 	}
 	for in, want := range cases {
 		got, err := ParseTime(in)
