@@ -46,6 +46,7 @@ type integrationJSON struct {
 	Region       string          `json:"region"`
 	WebhookURL   string          `json:"webhookUrl"`
 	WebhookToken string          `json:"webhookToken,omitempty"`
+	PlatformKey  string          `json:"platformKey,omitempty"`
 	CreatedAt    time.Time       `json:"createdAt"`
 	UpdatedAt    time.Time       `json:"updatedAt"`
 }
@@ -122,9 +123,10 @@ func (s *Server) createIntegration(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusBadRequest, errorBody{Error: strings.Join(problems, "; "), Details: problems})
 		return
 	}
-	token := secret.NewToken()
+	token, platformKey := secret.NewToken(), secret.NewToken()
 	in := &store.Integration{
-		ID: uuid.NewString(), Name: req.Name, CventEventID: req.CventEventID,
+		PlatformKeyHash: secret.HashToken(platformKey),
+		ID:              uuid.NewString(), Name: req.Name, CventEventID: req.CventEventID,
 		Environment: req.Environment, Region: req.Region, WebhookTokenHash: secret.HashToken(token), Settings: doc,
 	}
 	if err := s.opts.Store.CreateIntegration(c, in); err != nil {
@@ -132,7 +134,8 @@ func (s *Server) createIntegration(c *gin.Context) {
 		return
 	}
 	out := s.integrationJSON(in)
-	out.WebhookToken = token // shown once; only its hash is stored
+	// Shown once; only their hashes are stored.
+	out.WebhookToken, out.PlatformKey = token, platformKey
 	c.JSON(http.StatusCreated, out)
 }
 

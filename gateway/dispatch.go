@@ -67,12 +67,15 @@ func (s *Server) dispatch(ctx context.Context, in *store.Integration, d *store.D
 func (s *Server) RunDispatcher(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	for {
+	for tick := 0; ; tick++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			s.dispatchPending(ctx)
+			if tick%15 == 0 {
+				s.sweepParticipation(ctx)
+			}
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/cventsync/cventsync/internal/store"
+	"github.com/cventsync/cventsync/workflows"
 )
 
 // Options configure the gateway.
@@ -38,6 +39,7 @@ type Server struct {
 	// Temporal is known to be unreachable, so webhooks are acknowledged at
 	// once and left to the dispatcher.
 	temporalDownUntil atomic.Int64
+	kicker            *kicker
 }
 
 // New builds the gateway and its routes.
@@ -50,6 +52,8 @@ func New(opts Options) *Server {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{opts: opts, log: opts.Logger, engine: gin.New()}
+	s.kicker = &kicker{temporal: opts.Temporal, taskQueue: opts.TaskQueue, interval: 250 * time.Millisecond, log: opts.Logger,
+		pending: map[string]*workflows.ParticipationKick{}, last: map[string]time.Time{}}
 	s.engine.Use(gin.CustomRecovery(func(c *gin.Context, err any) {
 		s.log.Error("panic in handler", "path", c.Request.URL.Path, "panic", err)
 		abort(c, http.StatusInternalServerError, "internal error")
@@ -74,7 +78,11 @@ func (s *Server) routes() {
 	hooks.POST("", s.webhookReceive)
 	hooks.POST("/*rest", s.webhookReceive)
 
+	// The platform reports activity with its own per-integration key.
+	r.POST("/api/v1/integrations/:id/activity", s.recordActivity)
+
 	api := r.Group("/api/v1", s.requireAdmin)
+	api.POST("/integrations/:id/platform-key", s.rotatePlatformKey)
 	api.POST("/integrations", s.createIntegration)
 	api.GET("/integrations", s.listIntegrations)
 	api.GET("/integrations/:id", s.getIntegration)

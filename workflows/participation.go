@@ -50,6 +50,8 @@ type participationRun struct {
 	in      *ParticipationInput
 	kicks   workflow.ReceiveChannel
 	nextDue time.Time
+	// parked is set while Cvent's daily quota is spent: kicks cannot help then.
+	parked bool
 }
 
 func (w *participationRun) run(ctx workflow.Context) error {
@@ -73,8 +75,8 @@ func (w *participationRun) run(ctx workflow.Context) error {
 				// the attendees stay pending, so wait for the next kick.
 				workflow.GetLogger(ctx).Error("write-back failed", "error", err)
 			}
-			w.nextDue = res.NextDue
-			if !res.ParkedUntil.IsZero() {
+			w.nextDue, w.parked = res.NextDue, !res.ParkedUntil.IsZero()
+			if w.parked {
 				// Cvent's daily quota is spent: nothing can be written before it resets.
 				w.nextDue = res.ParkedUntil
 			} else if res.More {
@@ -107,7 +109,11 @@ func (w *participationRun) wait(ctx workflow.Context) bool {
 		sel.Select(ctx)
 		cancel()
 		if fired {
+			w.parked = false
 			return true
+		}
+		if w.parked {
+			continue
 		}
 		if kick.DueNow {
 			w.drain() // one write-back serves every kick that arrived meanwhile

@@ -17,12 +17,13 @@ type Integration struct {
 	Environment      string          `db:"environment"`
 	Region           string          `db:"region"`
 	WebhookTokenHash []byte          `db:"webhook_token_hash"`
+	PlatformKeyHash  []byte          `db:"platform_key_hash"`
 	Settings         json.RawMessage `db:"settings"`
 	CreatedAt        time.Time       `db:"created_at"`
 	UpdatedAt        time.Time       `db:"updated_at"`
 }
 
-const integrationColumns = `id, name, cvent_event_id, environment, region, webhook_token_hash, settings, created_at, updated_at`
+const integrationColumns = `id, name, cvent_event_id, environment, region, webhook_token_hash, platform_key_hash, settings, created_at, updated_at`
 
 // CreateIntegration inserts a new integration.
 func (s *Store) CreateIntegration(ctx context.Context, in *Integration) error {
@@ -30,10 +31,10 @@ func (s *Store) CreateIntegration(ctx context.Context, in *Integration) error {
 		in.Settings = json.RawMessage(`{}`)
 	}
 	err := s.db.QueryRowxContext(ctx, `
-		INSERT INTO integrations (id, name, cvent_event_id, environment, region, webhook_token_hash, settings)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		INSERT INTO integrations (id, name, cvent_event_id, environment, region, webhook_token_hash, platform_key_hash, settings)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		RETURNING created_at, updated_at`,
-		in.ID, in.Name, in.CventEventID, in.Environment, in.Region, in.WebhookTokenHash, []byte(in.Settings),
+		in.ID, in.Name, in.CventEventID, in.Environment, in.Region, in.WebhookTokenHash, in.PlatformKeyHash, []byte(in.Settings),
 	).Scan(&in.CreatedAt, &in.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("insert integration: %w", err)
@@ -68,6 +69,18 @@ func (s *Store) UpdateIntegrationSettings(ctx context.Context, id string, settin
 	res, err := s.db.ExecContext(ctx, `UPDATE integrations SET settings = $2, updated_at = now() WHERE id = $1`, id, []byte(settings))
 	if err != nil {
 		return fmt.Errorf("update integration %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// SetPlatformKeyHash replaces the hash of an integration's platform key.
+func (s *Store) SetPlatformKeyHash(ctx context.Context, id string, hash []byte) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE integrations SET platform_key_hash = $2, updated_at = now() WHERE id = $1`, id, hash)
+	if err != nil {
+		return fmt.Errorf("set platform key of %s: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound

@@ -263,3 +263,15 @@ func lower(ids []string) []string {
 	}
 	return out
 }
+
+// IntegrationsWithDueParticipation lists integrations with check-ins due by
+// now that are not written yet.
+func (s *Store) IntegrationsWithDueParticipation(ctx context.Context, now time.Time) ([]string, error) {
+	var ids []string
+	err := s.db.SelectContext(ctx, &ids, `SELECT DISTINCT integration_id FROM participation
+		WHERE status IN ('pending', 'sending') AND due_at <= $1`, now)
+	if err != nil {
+		return nil, fmt.Errorf("integrations with due participation: %w", err)
+	}
+	return ids, nil
+}
