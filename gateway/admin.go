@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/cventsync/cventsync/internal/connection"
 	"github.com/cventsync/cventsync/internal/directory"
 	"github.com/cventsync/cventsync/internal/secret"
 	"github.com/cventsync/cventsync/internal/settings"
@@ -93,7 +94,7 @@ func (s *Server) createIntegration(c *gin.Context) {
 		abort(c, http.StatusBadRequest, "name, cventEventId, environment and region must be strings")
 		return
 	}
-	doc, err := settings.Merge(nil, sections)
+	doc, err := s.mergeSettings(nil, sections)
 	if err != nil {
 		s.settingsError(c, err)
 		return
@@ -173,7 +174,7 @@ func (s *Server) updateIntegration(c *gin.Context) {
 		abort(c, http.StatusBadRequest, "name, cventEventId, environment and region cannot be changed; create a new integration")
 		return
 	}
-	doc, err := settings.Merge(in.Settings, sections)
+	doc, err := s.mergeSettings(in.Settings, sections)
 	if err != nil {
 		s.settingsError(c, err)
 		return
@@ -185,6 +186,20 @@ func (s *Server) updateIntegration(c *gin.Context) {
 	if in, ok = s.loadIntegration(c); ok {
 		c.JSON(http.StatusOK, s.integrationJSON(in))
 	}
+}
+
+// mergeSettings seals secrets, then validates and merges the sections.
+func (s *Server) mergeSettings(current json.RawMessage, sections map[string]json.RawMessage) (json.RawMessage, error) {
+	if raw, ok := sections[connection.SettingsSection]; ok && string(raw) != "null" {
+		var stored map[string]json.RawMessage
+		_ = json.Unmarshal(current, &stored)
+		sealed, err := connection.SealSecret(raw, stored[connection.SettingsSection], s.opts.SecretBox)
+		if err != nil {
+			return nil, &settings.Error{Problems: []string{"cvent: " + err.Error()}}
+		}
+		sections[connection.SettingsSection] = sealed
+	}
+	return settings.Merge(current, sections)
 }
 
 func (s *Server) settingsError(c *gin.Context, err error) {

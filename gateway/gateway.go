@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/cventsync/cventsync/internal/secret"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/workflows"
 )
@@ -27,7 +28,9 @@ type Options struct {
 	PublicURL string
 	// MaxBodyBytes bounds a webhook body; larger ones get 413.
 	MaxBodyBytes int64
-	Logger       *slog.Logger
+	// SecretBox seals Cvent client secrets before they are stored.
+	SecretBox *secret.Box
+	Logger    *slog.Logger
 }
 
 // Server is the HTTP gateway.

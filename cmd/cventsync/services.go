@@ -133,9 +133,13 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
+	box, err := cfg.SecretBox()
+	if err != nil {
+		return err
+	}
 	gw := gateway.New(gateway.Options{
 		Store: st, Temporal: c, TaskQueue: cfg.TaskQueue, AdminToken: cfg.AdminToken,
-		PublicURL: cfg.Public(), MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
+		PublicURL: cfg.Public(), MaxBodyBytes: cfg.MaxBodyBytes, SecretBox: box, Logger: log,
 	})
 	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	dctx, cancel := context.WithCancel(ctx)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/cventsync/cventsync/internal/secret"
 )
 
 // Config is the whole runtime configuration.
@@ -52,4 +54,17 @@ func (c *Config) Logger() *slog.Logger {
 		level = slog.LevelInfo
 	}
 	return slog.New(slog.NewTextHandler(logWriter, &slog.HandlerOptions{Level: level}))
+}
+
+// SecretBox opens the key that seals stored Cvent credentials; nil when no
+// key is configured (then credentials cannot be stored or used).
+func (c *Config) SecretBox() (*secret.Box, error) {
+	if c.SecretKey == "" {
+		return nil, nil
+	}
+	box, err := secret.NewBox(c.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("CVENTSYNC_SECRET_KEY: %w", err)
+	}
+	return box, nil
 }
