@@ -75,6 +75,7 @@ func (s *Server) RunDispatcher(ctx context.Context, interval time.Duration) {
 			s.dispatchPending(ctx)
 			if tick%15 == 0 {
 				s.sweepParticipation(ctx)
+				s.sweepContactUpdates(ctx)
 			}
 		}
 	}

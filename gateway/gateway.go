@@ -92,6 +92,8 @@ func (s *Server) routes() {
 	api.PATCH("/integrations/:id", s.updateIntegration)
 	api.GET("/integrations/:id/attendees", s.listAttendees)
 	api.GET("/integrations/:id/attendees/:inviteeId", s.getAttendee)
+	api.PATCH("/integrations/:id/attendees/:inviteeId", s.editAttendee)
+	api.DELETE("/integrations/:id/attendees/:inviteeId", s.deleteAttendee)
 	api.GET("/integrations/:id/sessions", s.listSessions)
 	api.GET("/integrations/:id/deliveries", s.listDeliveries)
 	api.GET("/deliveries/:deliveryId", s.getDelivery)
