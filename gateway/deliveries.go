@@ -130,3 +130,18 @@ func (s *Server) replayDelivery(c *gin.Context) {
 	}
 	c.JSON(http.StatusAccepted, gin.H{"status": status, "deliveryId": d.ID, "workflowId": d.WorkflowID})
 }
+
+// integrationStats counts attendees, deliveries by status and participation
+// write-backs by status: the numbers an operator checks first.
+func (s *Server) integrationStats(c *gin.Context) {
+	in, ok := s.loadIntegration(c)
+	if !ok {
+		return
+	}
+	st, err := s.opts.Store.IntegrationStats(c, in.ID)
+	if err != nil {
+		s.internalError(c, "integration stats", err)
+		return
+	}
+	c.JSON(http.StatusOK, st)
+}

@@ -96,6 +96,7 @@ func (s *Server) routes() {
 	api.DELETE("/integrations/:id/attendees/:inviteeId", s.deleteAttendee)
 	api.GET("/integrations/:id/sessions", s.listSessions)
 	api.GET("/integrations/:id/deliveries", s.listDeliveries)
+	api.GET("/integrations/:id/stats", s.integrationStats)
 	api.GET("/deliveries/:deliveryId", s.getDelivery)
 	api.POST("/deliveries/:deliveryId/replay", s.replayDelivery)
 }
