@@ -84,3 +84,46 @@ type MarkDeliveryFailedInput struct {
 func (d *Directory) MarkDeliveryFailed(ctx context.Context, in *MarkDeliveryFailedInput) error {
 	return d.Store.MarkFailed(ctx, in.DeliveryID, in.Reason)
 }
+
+// ApplyDeliveriesInput names stored deliveries to apply in order.
+type ApplyDeliveriesInput struct {
+	DeliveryIDs []int64
+}
+
+// ApplyDeliveriesResult is what applying a batch did.
+type ApplyDeliveriesResult struct {
+	Applied    int
+	Failed     int
+	Written    int
+	Stale      int
+	InviteeIDs []string
+}
+
+// ApplyDeliveries applies a batch of deliveries, each in its own
+// transaction, so one malformed delivery does not hold back the others. A
+// burst of webhooks becomes a few of these instead of one workflow each.
+func (d *Directory) ApplyDeliveries(ctx context.Context, in *ApplyDeliveriesInput) (*ApplyDeliveriesResult, error) {
+	out := &ApplyDeliveriesResult{}
+	for i, id := range in.DeliveryIDs {
+		r, err := d.ApplyDelivery(ctx, &ApplyDeliveryInput{DeliveryID: id})
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.NonRetryable() {
+			if ferr := d.Store.MarkFailed(ctx, id, err.Error()); ferr != nil {
+				return nil, ferr
+			}
+			out.Failed++
+			continue
+		}
+		if err != nil {
+			return nil, err // transient: the whole batch is retried; applying is idempotent
+		}
+		out.Applied++
+		out.Written += r.Written
+		out.Stale += r.Stale
+		if len(out.InviteeIDs)+len(r.InviteeIDs) <= ingest.MaxListedInvitees {
+			out.InviteeIDs = append(out.InviteeIDs, r.InviteeIDs...)
+		}
+		activity.RecordHeartbeat(ctx, i)
+	}
+	return out, nil
+}

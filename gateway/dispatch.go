@@ -61,6 +61,112 @@ func (s *Server) dispatch(ctx context.Context, in *store.Integration, d *store.D
 	return nil
 }
 
+// MaxBatch bounds how many deliveries one batch workflow applies.
+const MaxBatch = 100
+
+type startJob struct {
+	in *store.Integration
+	d  *store.Delivery
+}
+
+// enqueue hands a stored delivery to the starters without waiting for
+// Temporal, so Cvent's request is answered as soon as PostgreSQL has it. A
+// full queue is fine: the dispatcher finds the delivery in the outbox.
+func (s *Server) enqueue(in *store.Integration, d *store.Delivery) {
+	select {
+	case s.starts <- startJob{in: in, d: d}:
+	default:
+		s.log.Warn("start queue full; the dispatcher will start the delivery", "deliveryId", d.ID)
+	}
+}
+
+// runStarters starts workflows for queued deliveries. A starter that finds
+// more deliveries waiting takes up to MaxBatch of them into one batch
+// workflow: under a burst, work is batched; alone, a delivery gets its own
+// workflow and the lowest latency.
+func (s *Server) runStarters(ctx context.Context, n int) {
+	for i := 0; i < n; i++ {
+		go func() {
+			for {
+				var first startJob
+				select {
+				case <-ctx.Done():
+					return
+				case first = <-s.starts:
+				}
+				jobs := []startJob{first}
+			gather:
+				for len(jobs) < MaxBatch {
+					select {
+					case j := <-s.starts:
+						jobs = append(jobs, j)
+					default:
+						break gather
+					}
+				}
+				s.startJobs(ctx, jobs)
+			}
+		}()
+	}
+}
+
+func (s *Server) startJobs(ctx context.Context, jobs []startJob) {
+	byIntegration := map[string][]startJob{}
+	var order []string
+	for _, j := range jobs {
+		if _, ok := byIntegration[j.in.ID]; !ok {
+			order = append(order, j.in.ID)
+		}
+		byIntegration[j.in.ID] = append(byIntegration[j.in.ID], j)
+	}
+	for _, id := range order {
+		group := byIntegration[id]
+		if len(group) == 1 {
+			_ = s.dispatch(ctx, group[0].in, group[0].d)
+			continue
+		}
+		ds := make([]*store.Delivery, len(group))
+		for i, j := range group {
+			ds[i] = j.d
+		}
+		_ = s.dispatchBatch(ctx, group[0].in, ds)
+	}
+}
+
+// dispatchBatch starts one workflow for several deliveries of an integration.
+func (s *Server) dispatchBatch(ctx context.Context, in *store.Integration, ds []*store.Delivery) error {
+	if s.temporalLikelyDown() {
+		return errors.New("temporal unreachable")
+	}
+	ids := make([]int64, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	wid := workflows.DeliveryBatchWorkflowID(in.ID, ids[0], ids[len(ids)-1])
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, err := s.opts.Temporal.ExecuteWorkflow(sctx, client.StartWorkflowOptions{
+		ID:                       wid,
+		TaskQueue:                s.opts.TaskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			searchattr.IntegrationID.ValueSet(in.ID),
+			searchattr.EventID.ValueSet(in.CventEventID),
+			searchattr.EventType.ValueSet(ds[0].EventType),
+		),
+	}, workflows.DeliveryBatch, &workflows.DeliveryBatchInput{IntegrationID: in.ID, DeliveryIDs: ids})
+	if err != nil {
+		s.noteTemporalDown()
+		s.log.Warn("temporal did not take the delivery batch; it stays queued", "deliveries", len(ids), "error", err)
+		return fmt.Errorf("start batch workflow: %w", err)
+	}
+	if err := s.opts.Store.MarkDispatchedMany(context.WithoutCancel(ctx), ids, wid); err != nil {
+		s.log.Error("could not record dispatch", "workflowId", wid, "error", err)
+	}
+	return nil
+}
+
 // RunDispatcher starts, every interval, the deliveries that were stored but
 // never reached Temporal, until ctx ends. This is the outbox that makes
 // "stored" imply "processed eventually".
@@ -82,7 +188,7 @@ func (s *Server) RunDispatcher(ctx context.Context, interval time.Duration) {
 }
 
 func (s *Server) dispatchPending(ctx context.Context) {
-	pending, err := s.opts.Store.Undispatched(ctx, time.Now().Add(-2*time.Second), 200)
+	pending, err := s.opts.Store.Undispatched(ctx, time.Now().Add(-2*time.Second), 1000)
 	if err != nil {
 		s.log.Error("dispatcher: list pending deliveries", "error", err)
 		return
@@ -92,6 +198,7 @@ func (s *Server) dispatchPending(ctx context.Context) {
 	}
 	s.temporalDownUntil.Store(0) // probe for real instead of trusting the last failure
 	integrations := map[string]*store.Integration{}
+	var jobs []startJob
 	for i := range pending {
 		d := &pending[i]
 		in, ok := integrations[d.IntegrationID]
@@ -102,9 +209,15 @@ func (s *Server) dispatchPending(ctx context.Context) {
 			}
 			integrations[d.IntegrationID] = in
 		}
-		if err := s.dispatch(ctx, in, d); err != nil {
-			return // Temporal still down; try again next tick
-		}
-		s.log.Info("dispatcher: started queued delivery", "deliveryId", d.ID, "workflowId", d.WorkflowID)
+		jobs = append(jobs, startJob{in: in, d: d})
 	}
+	for len(jobs) > 0 {
+		n := min(len(jobs), MaxBatch)
+		s.startJobs(ctx, jobs[:n])
+		jobs = jobs[n:]
+		if s.temporalLikelyDown() {
+			return // try again next tick
+		}
+	}
+	s.log.Info("dispatcher: started queued deliveries", "deliveries", len(pending))
 }

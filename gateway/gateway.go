@@ -4,6 +4,7 @@
 package gateway
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -43,6 +44,9 @@ type Server struct {
 	// once and left to the dispatcher.
 	temporalDownUntil atomic.Int64
 	kicker            *kicker
+	starts            chan startJob
+	integrations      *integrationCache
+	stop              context.CancelFunc
 }
 
 // New builds the gateway and its routes.
@@ -64,9 +68,17 @@ func New(opts Options) *Server {
 	s.engine.HandleMethodNotAllowed = true
 	s.engine.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "no such endpoint") })
 	s.engine.NoMethod(func(c *gin.Context) { abort(c, http.StatusMethodNotAllowed, "method not allowed") })
+	s.starts = make(chan startJob, 10000)
+	s.integrations = &integrationCache{ttl: 2 * time.Second, entries: map[string]cachedIntegration{}}
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.runStarters(ctx, 4)
 	s.routes()
 	return s
 }
+
+// Close stops the background workflow starters.
+func (s *Server) Close() { s.stop() }
 
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler { return s.engine }

@@ -78,6 +78,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	}
 	gw := gateway.New(gateway.Options{Store: st, Temporal: c, TaskQueue: queue, AdminToken: adminToken,
 		PublicURL: "http://cventsync.test", MaxBodyBytes: opts.maxBodyBytes, Logger: log})
+	t.Cleanup(gw.Close)
 	srv := httptest.NewServer(gw.Handler())
 	t.Cleanup(srv.Close)
 	return &stack{t: t, store: st, gw: gw, server: srv}

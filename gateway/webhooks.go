@@ -18,7 +18,7 @@ import (
 // sends the raw token as the whole Authorization header; "Bearer <token>" is
 // accepted too for people testing with curl.
 func (s *Server) authorizeWebhook(c *gin.Context) (*store.Integration, bool) {
-	in, err := s.opts.Store.GetIntegration(c, c.Param("integrationId"))
+	in, err := s.integrations.get(c, s.opts.Store, c.Param("integrationId"))
 	if errors.Is(err, store.ErrNotFound) {
 		abort(c, http.StatusNotFound, "no integration with id "+c.Param("integrationId"))
 		return nil, false
@@ -110,8 +110,10 @@ func (s *Server) webhookReceive(c *gin.Context) {
 		c.JSON(http.StatusOK, webhookAnswer{Status: d.Status, DeliveryID: d.ID})
 	default:
 		status := "accepted"
-		if err := s.dispatch(c, in, d); err != nil {
+		if s.temporalLikelyDown() {
 			status = "queued" // stored; the dispatcher starts it once Temporal answers
+		} else {
+			s.enqueue(in, d)
 		}
 		c.JSON(http.StatusOK, webhookAnswer{Status: status, DeliveryID: d.ID, WorkflowID: d.WorkflowID})
 	}

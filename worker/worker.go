@@ -43,6 +43,7 @@ func New(c client.Client, taskQueue string, deps Deps) sdkworker.Worker {
 // SDK's test environment too.
 func Register(r sdkworker.Registry, deps Deps) {
 	r.RegisterWorkflowWithOptions(workflows.Delivery, workflow.RegisterOptions{Name: "Delivery"})
+	r.RegisterWorkflowWithOptions(workflows.DeliveryBatch, workflow.RegisterOptions{Name: "DeliveryBatch"})
 	r.RegisterActivity(&activities.Directory{Store: deps.Store, Logger: deps.Logger})
 }
 

@@ -71,3 +71,38 @@ func Delivery(ctx workflow.Context, in *DeliveryInput) (*DeliveryResult, error) 
 	}
 	return &result, nil
 }
+
+// DeliveryBatchWorkflowID names a batch by its integration and delivery range.
+func DeliveryBatchWorkflowID(integrationID string, first, last int64) string {
+	return fmt.Sprintf("deliveries/%s/%d-%d", integrationID, first, last)
+}
+
+// DeliveryBatchInput lists stored deliveries of one integration, oldest first.
+type DeliveryBatchInput struct {
+	IntegrationID string
+	DeliveryIDs   []int64
+}
+
+// DeliveryBatch applies a burst of deliveries in one activity: the dev
+// server completes only tens of workflows a second, PostgreSQL thousands of
+// upserts. Deliveries that cannot be applied are marked failed one by one.
+func DeliveryBatch(ctx workflow.Context, in *DeliveryBatchInput) (*activities.ApplyDeliveriesResult, error) {
+	if in == nil || len(in.DeliveryIDs) == 0 {
+		return nil, temporal.NewNonRetryableApplicationError("delivery ids are required", "BadInput", nil)
+	}
+	var a *activities.Directory
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    10 * time.Minute,
+		HeartbeatTimeout:       time.Minute,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		RetryPolicy:            deliveryRetry,
+	})
+	var res activities.ApplyDeliveriesResult
+	if err := workflow.ExecuteActivity(actx, a.ApplyDeliveries, &activities.ApplyDeliveriesInput{DeliveryIDs: in.DeliveryIDs}).Get(ctx, &res); err != nil {
+		return nil, err
+	}
+	if len(res.InviteeIDs) > 0 {
+		_ = workflow.UpsertTypedSearchAttributes(ctx, searchattr.InviteeIDs.ValueSet(res.InviteeIDs))
+	}
+	return &res, nil
+}

@@ -141,6 +141,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 		Store: st, Temporal: c, TaskQueue: cfg.TaskQueue, AdminToken: cfg.AdminToken,
 		PublicURL: cfg.Public(), MaxBodyBytes: cfg.MaxBodyBytes, SecretBox: box, Logger: log,
 	})
+	defer gw.Close()
 	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel()

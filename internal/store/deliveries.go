@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // Delivery statuses.
@@ -157,6 +158,16 @@ func (s *Store) MarkForReplay(ctx context.Context, id int64, workflowID string) 
 		WHERE id = $1 AND status IN ('received', 'processed', 'failed')`, id, workflowID)
 	if err != nil {
 		return fmt.Errorf("mark delivery %d for replay: %w", id, err)
+	}
+	return nil
+}
+
+// MarkDispatchedMany records that one workflow took several deliveries.
+func (s *Store) MarkDispatchedMany(ctx context.Context, ids []int64, workflowID string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE deliveries SET dispatched_at = now(), workflow_id = $2 WHERE id = ANY($1)`,
+		pq.Int64Array(ids), workflowID)
+	if err != nil {
+		return fmt.Errorf("mark deliveries dispatched: %w", err)
 	}
 	return nil
 }
