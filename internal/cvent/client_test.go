@@ -1,0 +1,257 @@
+package cvent_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/cventsync/cventsync/internal/cvent"
+	"github.com/cventsync/cventsync/internal/simulator"
+)
+
+// specPath finds shared/cvent/openapi.yaml beside the repository.
+func specPath(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "cvent", "openapi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("Cvent's OpenAPI spec is missing at %s: %v", p, err)
+	}
+	return p
+}
+
+type env struct {
+	sim    *simulator.Simulator
+	client *cvent.Client
+	srv    *httptest.Server
+}
+
+func newEnv(t *testing.T, cfg simulator.Config, limiter *rate.Limiter) *env {
+	t.Helper()
+	if cfg.OpenAPISpecPath == "" {
+		cfg.OpenAPISpecPath, cfg.StrictOpenAPI = specPath(t), true
+	}
+	sim := simulator.New(cfg)
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	id, secret := sim.Credentials()
+	c, err := cvent.New(cvent.Config{ClientID: id, ClientSecret: secret, BaseURL: srv.URL + "/ea", Limiter: limiter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if v := sim.Violations(); len(v) > 0 {
+			t.Errorf("%d OpenAPI violations, first: %s", len(v), v[0])
+		}
+	})
+	return &env{sim: sim, client: c, srv: srv}
+}
+
+func TestPagingWalksEveryAttendee(t *testing.T) {
+	e := newEnv(t, simulator.Config{Seed: 1, Attendees: 450}, nil)
+	ctx := context.Background()
+	p := e.client.Attendees(cvent.ListOptions{Filter: cvent.EventFilter(e.sim.EventID()), Limit: 200})
+	seen := map[string]bool{}
+	for a, err := range p.All(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[a.ID] = true
+	}
+	if len(seen) != 450 || p.TotalCount != 450 {
+		t.Fatalf("got %d attendees, totalCount %d; want 450", len(seen), p.TotalCount)
+	}
+}
+
+func TestEmptyLastPage(t *testing.T) {
+	e := newEnv(t, simulator.Config{Seed: 2, Attendees: 200}, nil) // 2 full pages of 100, then an empty one
+	n := 0
+	pages := 0
+	p := e.client.Attendees(cvent.ListOptions{Limit: 100})
+	for {
+		items, ok, err := p.Next(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		pages++
+		n += len(items)
+	}
+	if n != 200 || pages != 2 {
+		t.Fatalf("got %d attendees on %d pages, want 200 on 2", n, pages)
+	}
+	if e.sim.Calls()["GET /attendees"] != 3 {
+		t.Errorf("the empty third page must be fetched and ended on: %v", e.sim.Calls())
+	}
+}
+
+func TestRepeatedPageTokenIsAnError(t *testing.T) {
+	e := newEnv(t, simulator.Config{Seed: 3, Attendees: 300}, nil)
+	e.sim.SetFaults(simulator.Faults{RepeatPage: true})
+	var err error
+	for _, err = range e.client.Attendees(cvent.ListOptions{Limit: 100}).All(context.Background()) {
+		if err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, cvent.ErrTokenNotAdvancing) {
+		t.Fatalf("got %v, want ErrTokenNotAdvancing", err)
+	}
+}
+
+func TestEarlyTokenExpiryRefreshesOnceAndRetries(t *testing.T) {
+	e := newEnv(t, simulator.Config{Seed: 4, Attendees: 3}, nil)
+	ctx := context.Background()
+	if _, err := e.client.GetEvent(ctx, e.sim.EventID()); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.SetFaults(simulator.Faults{ExpireTokens: true})
+	if _, err := e.client.GetEvent(ctx, e.sim.EventID()); err != nil {
+		t.Fatalf("after early expiry: %v", err)
+	}
+	if got := e.sim.Calls()["POST /oauth2/token"]; got != 2 {
+		t.Errorf("token requests: %d, want 2", got)
+	}
+}
+
+func TestConcurrentCallersShareOneToken(t *testing.T) {
+	e := newEnv(t, simulator.Config{Seed: 5, Attendees: 3}, nil)
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.client.GetEvent(context.Background(), e.sim.EventID()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := e.sim.Calls()["POST /oauth2/token"]; got != 1 {
+		t.Errorf("token requests: %d, want 1", got)
+	}
+}
+
+func TestShortTokenLifetimeIsRenewedBeforeExpiry(t *testing.T) {
+	e := newEnv(t, simulator.Config{Seed: 6, Attendees: 1, TokenTTL: 59 * time.Second}, nil)
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		if _, err := e.client.GetEvent(ctx, e.sim.EventID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A lifetime under the one-minute margin: every call renews.
+	if got := e.sim.Calls()["POST /oauth2/token"]; got != 2 {
+		t.Errorf("token requests: %d, want 2", got)
+	}
+}
+
+func TestRateLimitsAndErrorsAreClassified(t *testing.T) {
+	e := newEnv(t, simulator.Config{Seed: 7, Attendees: 1}, nil)
+	ctx := context.Background()
+	e.sim.SetFaults(simulator.Faults{TooManyRequests: 1})
+	_, err := e.client.GetEvent(ctx, e.sim.EventID())
+	if k, wait := cvent.Classify(err); k != cvent.TooManyRequests || wait != 2*time.Second {
+		t.Errorf("per-second 429: %v %v (%v)", k, wait, err)
+	}
+	e.sim.SetFaults(simulator.Faults{LimitExceeded: true})
+	_, err = e.client.GetEvent(ctx, e.sim.EventID())
+	if k, wait := cvent.Classify(err); k != cvent.LimitExceeded || wait <= 0 || wait > 24*time.Hour {
+		t.Errorf("daily 429: %v %v (%v)", k, wait, err)
+	}
+	e.sim.SetFaults(simulator.Faults{ErrorRate: 1})
+	_, err = e.client.GetEvent(ctx, e.sim.EventID())
+	if k, _ := cvent.Classify(err); k != cvent.Transient {
+		t.Errorf("5xx: %v (%v)", k, err)
+	}
+	e.sim.SetFaults(simulator.Faults{})
+	_, err = e.client.GetAttendee(ctx, "00000000-0000-4000-8000-000000000000", "")
+	var ce *cvent.Error
+	if k, _ := cvent.Classify(err); k != cvent.Permanent || !errors.As(err, &ce) || ce.Status != 404 || ce.Message == "" {
+		t.Errorf("404: %v (%v)", k, err)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	for attempt, want := range map[int]time.Duration{1: 2 * time.Second, 2: 4 * time.Second, 3: 8 * time.Second, 4: 16 * time.Second, 9: 16 * time.Second} {
+		if got := cvent.Backoff(attempt); got != want {
+			t.Errorf("Backoff(%d) = %v, want %v", attempt, got, want)
+		}
+	}
+	midnight := time.Date(2026, 5, 25, 23, 0, 0, 0, time.UTC)
+	if _, wait := cvent.ClassifyAt(&cvent.Error{Status: 429, Message: "Limit Exceeded"}, 1, midnight); wait != time.Hour {
+		t.Errorf("daily limit at 23:00 UTC waits %v, want 1h", wait)
+	}
+}
+
+// A burst at a 10/s tier, paced by the shared limiter, never gets a 429.
+func TestLimiterAvoids429s(t *testing.T) {
+	calls := 60
+	if os.Getenv("CVENTSYNC_LONG_TESTS") != "" {
+		calls = 500 // the exact case: 50 s
+	}
+	limiters := &cvent.Limiters{Default: cvent.Tiers["Standard"]}
+	e := newEnv(t, simulator.Config{Seed: 8, Attendees: 1, Tier: "Standard"}, nil)
+	id, _ := e.sim.Credentials()
+	c, err := cvent.New(cvent.Config{ClientID: id, ClientSecret: mustSecret(e.sim), BaseURL: e.srv.URL + "/ea", Limiter: limiters.For(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, calls)
+	for i := 0; i < calls; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.GetEvent(context.Background(), e.sim.EventID()); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if tmr, le := e.sim.RateLimited(); tmr != 0 || le != 0 {
+		t.Errorf("simulator answered %d + %d 429s", tmr, le)
+	}
+}
+
+func mustSecret(s *simulator.Simulator) string { _, secret := s.Credentials(); return secret }
+
+func TestCheckInMultiStatusAndPatchContact(t *testing.T) {
+	e := newEnv(t, simulator.Config{Seed: 9, Attendees: 3}, nil)
+	ctx := context.Background()
+	as := e.sim.Attendees()
+	now := time.Now().UTC().Truncate(time.Second)
+	res, err := e.client.CheckInAttendees(ctx, e.sim.EventID(), []cvent.CheckIn{
+		{ID: as[0].ID, CheckIn: now, Device: "cventsync"}, {ID: "00000000-0000-4000-8000-000000000001", CheckIn: now}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || !res[0].OK() || res[0].ID() != as[0].ID || res[1].OK() || res[1].ErrorMessage() == "" {
+		t.Fatalf("per-item results: %+v", res)
+	}
+	if e.sim.CheckIns()[as[0].ID] != 1 {
+		t.Errorf("check-ins: %v", e.sim.CheckIns())
+	}
+	if err := e.client.PatchContact(ctx, as[1].ContactID, map[string]any{"title": "CTO"}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.sim.Contact(as[1].ContactID)
+	if c["title"] != "CTO" || c["firstName"] != as[1].FirstName {
+		t.Errorf("PATCH must change only the sent field: %v", c)
+	}
+}
