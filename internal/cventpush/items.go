@@ -114,8 +114,9 @@ func (s *Session) SessionID() string { return NormaliseID(string(s.SessionStub))
 
 // SessionRegistration is an attendee joining or leaving a session.
 type SessionRegistration struct {
-	InviteeStub String `json:"inviteeStub"`
-	SessionStub String `json:"sessionStub"`
+	InviteeStub     String     `json:"inviteeStub"`
+	SessionStub     String     `json:"sessionStub"`
+	SessionStubList StringList `json:"sessionStubList"`
 }
 
 // NormaliseID lower-cases and trims a Cvent id.

@@ -40,10 +40,46 @@ type Delivery struct {
 	Body          []byte
 	ReceivedAt    time.Time
 	Mapping       *mapping.Config
+	// Extras holds what the REST API adds (attendee record, question
+	// answers) by lower-case invitee id, for mappings that need it
+	// (Mapping.NeedsREST). Fetch it before the transaction: no Cvent call
+	// should hold row locks. Missing entries keep the stored values.
+	Extras map[string]*mapping.Extra
+}
+
+// Lookup loads stored attendees by invitee id: locked inside a delivery's
+// transaction, unlocked for a preview.
+type Lookup func(ctx context.Context, inviteeIDs []string) (map[string]directory.Attendee, error)
+
+// Plan is everything a delivery would change, computed without writing.
+type Plan struct {
+	Result    *Result
+	Attendees []directory.Attendee
+	Sessions  []directory.Session
+	// SessionSpeakers are the speaker ids each session item listed.
+	SessionSpeakers map[string][]string
+	Speakers        []directory.Speaker
+	// Agendas are complete session lists by invitee (manual syncs).
+	Agendas map[string][]string
+	// AgendaEntries are single registrations or cancellations (session webhooks).
+	AgendaEntries []directory.AgendaEntry
+	sourceTime    time.Time
 }
 
 // Apply decodes a delivery body and applies it in tx.
 func Apply(ctx context.Context, tx *store.Tx, d Delivery) (*Result, error) {
+	plan, err := PlanDelivery(ctx, d, func(ctx context.Context, ids []string) (map[string]directory.Attendee, error) {
+		return tx.LockAttendees(ctx, d.IntegrationID, ids)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return plan.Result, plan.write(ctx, tx, d)
+}
+
+// PlanDelivery decodes a delivery body and works out what it changes,
+// merging with the stored records lookup returns. It writes nothing.
+func PlanDelivery(ctx context.Context, d Delivery, lookup Lookup) (*Plan, error) {
 	env, err := cventpush.DecodeEnvelope(d.Body)
 	if err != nil {
 		return nil, err
@@ -52,10 +88,11 @@ func Apply(ctx context.Context, tx *store.Tx, d Delivery) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{EventType: string(env.EventType), Items: len(raw)}
-	sourceTime := env.MessageTime.Time
-	if sourceTime.IsZero() {
-		sourceTime = d.ReceivedAt
+	p := &Plan{Result: &Result{EventType: string(env.EventType), Items: len(raw)}}
+	res := p.Result
+	p.sourceTime = env.MessageTime.Time
+	if p.sourceTime.IsZero() {
+		p.sourceTime = d.ReceivedAt
 	}
 	switch cventpush.KindOf(res.EventType) {
 	case cventpush.KindAttendee:
@@ -63,38 +100,67 @@ func Apply(ctx context.Context, tx *store.Tx, d Delivery) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = applyAttendees(ctx, tx, d, res, items, sourceTime)
-		return res, err
+		return p, planAttendees(ctx, d, p, items, lookup)
 	case cventpush.KindSubstitution:
 		items, err := cventpush.Substitutions(raw)
 		if err != nil {
 			return nil, err
 		}
-		return res, applySubstitutions(ctx, tx, d, res, items, sourceTime)
+		return p, planSubstitutions(ctx, d, p, items, lookup)
 	case cventpush.KindSession, cventpush.KindSessionDeleted:
 		items, err := cventpush.Sessions(raw)
 		if err != nil {
 			return nil, err
 		}
 		deleted := cventpush.KindOf(res.EventType) == cventpush.KindSessionDeleted
-		sessions := make([]directory.Session, 0, len(items))
+		p.SessionSpeakers = map[string][]string{}
 		for i := range items {
 			if items[i].SessionID() == "" {
 				res.Skipped++
 				continue
 			}
-			sessions = append(sessions, mapping.FromSession(d.IntegrationID, &items[i], deleted, sourceTime))
+			p.Sessions = append(p.Sessions, mapping.FromSession(d.IntegrationID, &items[i], deleted, p.sourceTime))
+			if !deleted {
+				p.SessionSpeakers[items[i].SessionID()] = mapping.SessionSpeakerIDs(&items[i])
+			}
 		}
-		n, err := tx.UpsertSessions(ctx, sessions)
-		res.Written, res.Stale = n, len(sessions)-n
-		return res, err
+		return p, nil
+	case cventpush.KindSpeaker:
+		items, err := cventpush.Speakers(raw)
+		if err != nil {
+			return nil, err
+		}
+		deleted := res.EventType == cventpush.SpeakerDeleted
+		for i := range items {
+			if items[i].SpeakerID() == "" {
+				res.Skipped++
+				continue
+			}
+			p.Speakers = append(p.Speakers, mapping.FromSpeaker(d.IntegrationID, &items[i], deleted, p.sourceTime))
+		}
+		return p, nil
+	case cventpush.KindSessionRegistration:
+		items, err := cventpush.SessionRegistrations(raw)
+		if err != nil {
+			return nil, err
+		}
+		for i := range items {
+			entries := mapping.AgendaFromRegistration(d.IntegrationID, res.EventType, &items[i], p.sourceTime)
+			if items[i].InviteeID() == "" || len(entries) == 0 {
+				res.Skipped++
+				continue
+			}
+			p.AgendaEntries = append(p.AgendaEntries, entries...)
+		}
+		return p, nil
 	default:
 		res.Ignored = true
-		return res, nil
+		return p, nil
 	}
 }
 
-func applyAttendees(ctx context.Context, tx *store.Tx, d Delivery, res *Result, items []cventpush.Attendee, sourceTime time.Time) error {
+func planAttendees(ctx context.Context, d Delivery, p *Plan, items []cventpush.Attendee, lookup Lookup) error {
+	res := p.Result
 	// The newest item per invitee wins inside one delivery too; one statement
 	// cannot write the same row twice.
 	latest := make(map[string]int, len(items))
@@ -109,59 +175,141 @@ func applyAttendees(ctx context.Context, tx *store.Tx, d Delivery, res *Result, 
 		}
 	}
 	ids := sortedKeys(latest)
-	existing, err := tx.LockAttendees(ctx, d.IntegrationID, ids)
+	existing, err := lookup(ctx, ids)
 	if err != nil {
 		return err
 	}
-	records := make([]directory.Attendee, 0, len(ids))
+	p.Attendees = make([]directory.Attendee, 0, len(ids))
 	for _, id := range ids {
 		var old *directory.Attendee
 		if e, ok := existing[id]; ok {
 			old = &e
 		}
-		records = append(records, mapping.FromAttendee(d.Mapping, d.IntegrationID, res.EventType, &items[latest[id]], old, sourceTime))
+		item := &items[latest[id]]
+		if mapping.Skip(d.Mapping, item, old) {
+			res.Skipped++
+			continue
+		}
+		p.Attendees = append(p.Attendees, mapping.FromAttendeeWith(d.Mapping, d.IntegrationID, res.EventType, item, d.Extras[id], old, p.sourceTime))
+		if sessions, ok := mapping.AgendaFromSync(item); ok {
+			if p.Agendas == nil {
+				p.Agendas = map[string][]string{}
+			}
+			p.Agendas[id] = sessions
+		}
 	}
-	return write(ctx, tx, d.ID, res, records, ids)
+	return nil
 }
 
-func applySubstitutions(ctx context.Context, tx *store.Tx, d Delivery, res *Result, items []cventpush.Substitution, sourceTime time.Time) error {
+func planSubstitutions(ctx context.Context, d Delivery, p *Plan, items []cventpush.Substitution, lookup Lookup) error {
 	byID := map[string]int{}
 	for i := range items {
 		if items[i].InviteeID() == "" {
-			res.Skipped++
+			p.Result.Skipped++
 			continue
 		}
 		byID[items[i].InviteeID()] = i
 	}
 	ids := sortedKeys(byID)
-	existing, err := tx.LockAttendees(ctx, d.IntegrationID, ids)
+	existing, err := lookup(ctx, ids)
 	if err != nil {
 		return err
 	}
-	records := make([]directory.Attendee, 0, len(ids))
+	p.Attendees = make([]directory.Attendee, 0, len(ids))
 	for _, id := range ids {
 		var old *directory.Attendee
 		if e, ok := existing[id]; ok {
 			old = &e
 		}
-		records = append(records, mapping.FromSubstitution(d.Mapping, d.IntegrationID, &items[byID[id]], old, sourceTime))
-	}
-	return write(ctx, tx, d.ID, res, records, ids)
-}
-
-func write(ctx context.Context, tx *store.Tx, deliveryID int64, res *Result, records []directory.Attendee, ids []string) error {
-	n, err := tx.UpsertAttendees(ctx, deliveryID, records)
-	if err != nil {
-		return err
-	}
-	res.Written, res.Stale = n, len(records)-n
-	if len(ids) <= MaxListedInvitees {
-		res.InviteeIDs = ids
+		p.Attendees = append(p.Attendees, mapping.FromSubstitution(d.Mapping, d.IntegrationID, &items[byID[id]], old, p.sourceTime))
 	}
 	return nil
 }
 
-func sortedKeys(m map[string]int) []string {
+// write applies the plan in tx and fills in the result's counts.
+func (p *Plan) write(ctx context.Context, tx *store.Tx, d Delivery) error {
+	res := p.Result
+	switch {
+	case len(p.Attendees) > 0 || cventpush.KindOf(res.EventType) == cventpush.KindAttendee ||
+		cventpush.KindOf(res.EventType) == cventpush.KindSubstitution:
+		n, err := tx.UpsertAttendees(ctx, d.ID, p.Attendees)
+		if err != nil {
+			return err
+		}
+		res.Written, res.Stale = n, len(p.Attendees)-n
+		ids := make([]string, len(p.Attendees))
+		for i := range p.Attendees {
+			ids[i] = p.Attendees[i].InviteeID
+		}
+		if len(ids) <= MaxListedInvitees {
+			res.InviteeIDs = ids
+		}
+		for _, id := range sortedKeys(p.Agendas) {
+			if err := tx.ReplaceAgenda(ctx, d.IntegrationID, id, p.Agendas[id], p.sourceTime); err != nil {
+				return err
+			}
+		}
+	case len(p.Sessions) > 0:
+		n, err := tx.UpsertSessions(ctx, p.Sessions)
+		if err != nil {
+			return err
+		}
+		res.Written, res.Stale = n, len(p.Sessions)-n
+		for _, id := range sortedKeys(p.SessionSpeakers) {
+			if err := tx.SetSessionSpeakers(ctx, d.IntegrationID, id, p.SessionSpeakers[id], p.sourceTime); err != nil {
+				return err
+			}
+		}
+	case len(p.Speakers) > 0:
+		n, err := tx.UpsertSpeakers(ctx, p.Speakers)
+		res.Written, res.Stale = n, len(p.Speakers)-n
+		return err
+	case len(p.AgendaEntries) > 0:
+		n, err := tx.UpsertAgenda(ctx, p.AgendaEntries)
+		res.Written, res.Stale = n, len(p.AgendaEntries)-n
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, e := range p.AgendaEntries {
+			if !seen[e.InviteeID] && len(res.InviteeIDs) < MaxListedInvitees {
+				seen[e.InviteeID] = true
+				res.InviteeIDs = append(res.InviteeIDs, e.InviteeID)
+			}
+		}
+	}
+	return nil
+}
+
+// InviteeIDs lists the lower-case invitee ids of a delivery's attendee
+// items, so a caller can fetch their REST records (Delivery.Extras) before
+// applying it. Other kinds of delivery give none.
+func InviteeIDs(body []byte) ([]string, error) {
+	env, err := cventpush.DecodeEnvelope(body)
+	if err != nil {
+		return nil, err
+	}
+	if cventpush.KindOf(string(env.EventType)) != cventpush.KindAttendee {
+		return nil, nil
+	}
+	raw, err := env.Items()
+	if err != nil {
+		return nil, err
+	}
+	items, err := cventpush.Attendees(raw)
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]int{}
+	for i := range items {
+		if id := items[i].InviteeID(); id != "" {
+			set[id] = i
+		}
+	}
+	return sortedKeys(set), nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -63,15 +63,17 @@ func TestFromAttendeeKeepsFieldsALiveItemLeftOut(t *testing.T) {
 }
 
 func TestGroupsFor(t *testing.T) {
-	cfg := &Config{DefaultGroup: "attendees", RegistrationTypeGroups: map[string][]string{"EMEA Track": {"emea", "attendees"}}}
+	cfg := &Config{DefaultGroup: "attendees", RegistrationTypeGroups: map[string][]string{
+		"EMEA Track": {"emea", "europe"}, "Atlantic Track": {"atlantic"}, "APAC": {"apac"}, "Zulu": {"z"}}}
 	cases := []struct {
 		regType  string
 		admitted bool
 		want     []string
 	}{
-		{"EMEA Track", true, []string{"attendees", "emea"}},
-		{"emea track", true, []string{"attendees", "emea"}},
-		{"Atlantic Track", true, []string{"attendees"}},
+		{"EMEA Track", true, []string{"attendees", "emea", "europe"}},
+		{"emea track", true, []string{"attendees", "emea", "europe"}},
+		{"Atlantic Track", true, []string{"attendees", "atlantic"}},
+		{"Unknown", true, []string{"attendees"}},
 		{"EMEA Track", false, []string{}},
 	}
 	for _, c := range cases {
