@@ -229,7 +229,7 @@ func TestValidate(t *testing.T) {
 			Profile:      map[string]string{"phone": "workPhone", "bio": "bio"},
 			CustomFields: []CustomFieldMapping{{Name: "Dietary", To: "dietary"}, {QuestionID: "q", To: "person.title"}},
 			DefaultGroup: "all", RegistrationTypeGroups: map[string][]string{"EMEA": {"emea"}},
-			Guests:       GuestsSkip, Sessions: SessionConfig{Import: ImportManagedSchedule, Groups: map[string][]string{"KEY-01": {"emea"}}}}, ""},
+			Guests: GuestsSkip, Sessions: SessionConfig{Import: ImportManagedSchedule, Groups: map[string][]string{"KEY-01": {"emea"}}}}, ""},
 		{"unknown Cvent field", Config{Profile: map[string]string{"phone": "workFone"}}, `profile.phone: unknown Cvent field "workFone"`},
 		{"unknown Cvent field for a person field", Config{Fields: map[string]string{"title": "jobTitle"}}, `fields.title: unknown Cvent field "jobTitle"`},
 		{"email unmapped", Config{Fields: map[string]string{"email": ""}}, "fields.email cannot be unmapped"},

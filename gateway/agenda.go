@@ -1,0 +1,118 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cventsync/cventsync/internal/directory"
+	"github.com/cventsync/cventsync/internal/ingest"
+	"github.com/cventsync/cventsync/internal/mapping"
+	"github.com/cventsync/cventsync/internal/store"
+)
+
+type agendaSessionJSON struct {
+	SessionID   string     `json:"sessionId"`
+	Name        string     `json:"name"`
+	Code        string     `json:"code"`
+	Description string     `json:"description"`
+	StartsAt    *time.Time `json:"startsAt,omitempty"`
+	EndsAt      *time.Time `json:"endsAt,omitempty"`
+	Timezone    string     `json:"timezone"`
+	SpeakerIDs  []string   `json:"speakerIds"`
+	Deleted     bool       `json:"deleted,omitempty"`
+}
+
+func toAgendaSessionJSON(s *directory.Session, speakers []string) agendaSessionJSON {
+	if speakers == nil {
+		speakers = []string{}
+	}
+	return agendaSessionJSON{SessionID: s.SessionID, Name: s.Name, Code: s.Code, Description: s.Description,
+		StartsAt: timePtr(s.StartsAt), EndsAt: timePtr(s.EndsAt), Timezone: s.Timezone, SpeakerIDs: speakers, Deleted: s.Deleted}
+}
+
+type speakerJSON struct {
+	SpeakerID   string   `json:"speakerId"`
+	FirstName   string   `json:"firstName"`
+	LastName    string   `json:"lastName"`
+	DisplayName string   `json:"displayName"`
+	Title       string   `json:"title"`
+	Company     string   `json:"company"`
+	Biography   string   `json:"biography"`
+	SessionIDs  []string `json:"sessionIds"`
+	Deleted     bool     `json:"deleted,omitempty"`
+}
+
+func toSpeakerJSON(s *directory.Speaker) speakerJSON {
+	ids := s.SessionIDs
+	if ids == nil {
+		ids = []string{}
+	}
+	return speakerJSON{SpeakerID: s.SpeakerID, FirstName: s.FirstName, LastName: s.LastName, DisplayName: s.DisplayName,
+		Title: s.Title, Company: s.Company, Biography: s.Biography, SessionIDs: ids, Deleted: s.Deleted}
+}
+
+// attendeeAgenda answers GET /integrations/{id}/attendees/{inviteeId}/agenda:
+// the sessions the attendee sees under the integration's import method.
+func (s *Server) attendeeAgenda(c *gin.Context) {
+	in, ok := s.loadIntegration(c)
+	if !ok {
+		return
+	}
+	a, err := s.opts.Store.GetAttendee(c, in.ID, c.Param("inviteeId"))
+	if errors.Is(err, store.ErrNotFound) {
+		abort(c, http.StatusNotFound, "no attendee with invitee id "+c.Param("inviteeId"))
+		return
+	}
+	if err != nil {
+		s.internalError(c, "get attendee", err)
+		return
+	}
+	cfg, err := ingest.MappingConfig(in.Settings)
+	if err != nil {
+		s.internalError(c, "read mapping settings", err)
+		return
+	}
+	sessions, err := s.opts.Store.ListSessions(c, in.ID, false)
+	if err != nil {
+		s.internalError(c, "list sessions", err)
+		return
+	}
+	registered, err := s.opts.Store.RegisteredSessions(c, in.ID, a.InviteeID)
+	if err != nil {
+		s.internalError(c, "agenda", err)
+		return
+	}
+	speakers, err := s.opts.Store.SessionSpeakerIDs(c, in.ID)
+	if err != nil {
+		s.internalError(c, "agenda", err)
+		return
+	}
+	visible := mapping.Agenda(cfg, a, sessions, registered)
+	out := make([]agendaSessionJSON, len(visible))
+	for i := range visible {
+		out[i] = toAgendaSessionJSON(&visible[i], speakers[visible[i].SessionID])
+	}
+	c.JSON(http.StatusOK, gin.H{"inviteeId": a.InviteeID, "importMethod": cfg.ImportMethod(), "access": a.Access,
+		"groups": a.AccessGroups, "sessions": out})
+}
+
+// listSpeakers answers GET /integrations/{id}/speakers.
+func (s *Server) listSpeakers(c *gin.Context) {
+	in, ok := s.loadIntegration(c)
+	if !ok {
+		return
+	}
+	list, err := s.opts.Store.ListSpeakers(c, in.ID)
+	if err != nil {
+		s.internalError(c, "list speakers", err)
+		return
+	}
+	out := make([]speakerJSON, len(list))
+	for i := range list {
+		out[i] = toSpeakerJSON(&list[i])
+	}
+	c.JSON(http.StatusOK, gin.H{"speakers": out})
+}
