@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/cventsync/cventsync/internal/cvent"
 	"github.com/cventsync/cventsync/internal/cventpush"
 	"github.com/cventsync/cventsync/internal/directory"
 	"github.com/cventsync/cventsync/internal/mapping"
@@ -307,6 +308,36 @@ func InviteeIDs(body []byte) ([]string, error) {
 		}
 	}
 	return sortedKeys(set), nil
+}
+
+// ApplyRESTSessions writes sessions and session enrollments pulled from the
+// REST API (GET /sessions, GET /sessions/enrollment) in tx: sessions newest
+// wins as for webhooks; every attendee the enrollment lists gets exactly
+// those sessions as their personal agenda. Attendees it does not list keep
+// theirs, so a partial pull never empties agendas.
+func ApplyRESTSessions(ctx context.Context, tx *store.Tx, integrationID string, sessions []cvent.Session,
+	enrollments []cvent.Enrollment, at time.Time) (*Result, error) {
+	res := &Result{EventType: "RESTSessions", Items: len(sessions) + len(enrollments)}
+	records := make([]directory.Session, 0, len(sessions))
+	for i := range sessions {
+		if sessions[i].ID == "" {
+			res.Skipped++
+			continue
+		}
+		records = append(records, mapping.FromRESTSession(integrationID, &sessions[i], at))
+	}
+	n, err := tx.UpsertSessions(ctx, records)
+	if err != nil {
+		return nil, err
+	}
+	res.Written, res.Stale = n, len(records)-n
+	agendas := mapping.AgendasFromEnrollment(enrollments)
+	for _, id := range sortedKeys(agendas) {
+		if err := tx.ReplaceAgenda(ctx, integrationID, id, agendas[id], at); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

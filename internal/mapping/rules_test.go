@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cventsync/cventsync/internal/cvent"
 	"github.com/cventsync/cventsync/internal/cventpush"
 	"github.com/cventsync/cventsync/internal/directory"
 )
@@ -329,5 +330,28 @@ func TestAgendaFromSyncAndRegistration(t *testing.T) {
 		if len(got) != 1 || got[0].Registered != c.want || got[0].SessionID != "s1" || got[0].InviteeID != "a" {
 			t.Errorf("%s: %+v", c.eventType, got)
 		}
+	}
+}
+
+func TestFromREST(t *testing.T) {
+	s := FromRESTSession("i1", &cvent.Session{ID: "ABC", Name: "Keynote", Start: "2026-05-25T18:00:00Z", Status: "Active"}, at)
+	if s.SessionID != "abc" || s.StartsAt.Hour() != 18 || s.Deleted || !s.SourceTime.Equal(at) {
+		t.Errorf("session: %+v", s)
+	}
+	got := AgendasFromEnrollment([]cvent.Enrollment{
+		{Attendee: cvent.Lookup{ID: "A"}, Session: cvent.Lookup{ID: "S2"}},
+		{Attendee: cvent.Lookup{ID: "a"}, Session: cvent.Lookup{ID: "s1"}},
+		{Attendee: cvent.Lookup{ID: "a"}, Session: cvent.Lookup{ID: "S1"}},
+		{Attendee: cvent.Lookup{ID: "b"}},
+	})
+	if !reflect.DeepEqual(got, map[string][]string{"a": {"s1", "s2"}}) {
+		t.Errorf("agendas: %v", got)
+	}
+	var rec cvent.Attendee
+	if err := json.Unmarshal([]byte(`{"id":"a","answers":[{"question":{"id":"Q"},"value":["x"]}]}`), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if ex := ExtraFromREST(&rec); !reflect.DeepEqual(ex.Answers, map[string][]string{"q": {"x"}}) || len(ex.REST) == 0 {
+		t.Errorf("extra: %+v", ex)
 	}
 }
