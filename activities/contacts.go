@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/cventsync/cventsync/internal/store"
@@ -73,7 +74,7 @@ func (c *Contacts) PushContactUpdate(ctx context.Context, in *PushContactUpdateI
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotConfigured, err)
 	}
 	if err := api.PatchContact(ctx, u.ContactID, fields); err != nil {
-		kind, wait := c.Classify(err)
+		kind, wait := c.Classify(err, int(activity.GetInfo(ctx).Attempt))
 		switch kind {
 		case ErrorPermanent:
 			_ = c.Store.FinishContactUpdate(ctx, u.ID, "failed", err.Error())

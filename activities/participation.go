@@ -54,8 +54,9 @@ const (
 	ErrorDailyLimit                   // daily quota spent: nothing was done, wait for 00:00 UTC
 )
 
-// ErrorClassifier classifies a Cvent error and says how long to wait.
-type ErrorClassifier func(err error) (ErrorKind, time.Duration)
+// ErrorClassifier classifies a Cvent error and says how long to wait before
+// retry attempt `attempt` (1-based; rate-limit backoff doubles with it).
+type ErrorClassifier func(err error, attempt int) (ErrorKind, time.Duration)
 
 // MaxCheckInsPerCall is Cvent's limit for one check-in call.
 const MaxCheckInsPerCall = 100
@@ -175,7 +176,7 @@ func (p *Participation) send(ctx context.Context, integrationID string, api Chec
 
 // callFailed decides what a failed call means for the attendees it carried.
 func (p *Participation) callFailed(ctx context.Context, integrationID string, claimed []store.Participation, callErr error, res *WriteBackResult) error {
-	kind, wait := p.Classify(callErr)
+	kind, wait := p.Classify(callErr, int(activity.GetInfo(ctx).Attempt))
 	records := func(status, msg string) []store.WriteOutcome {
 		out := make([]store.WriteOutcome, len(claimed))
 		for i, c := range claimed {
@@ -223,7 +224,7 @@ func (p *Participation) settleInFlight(ctx context.Context, integrationID string
 		}
 		done, err := api.CheckedIn(ctx, eventID, ids)
 		if err != nil {
-			kind, wait := p.Classify(err)
+			kind, wait := p.Classify(err, int(activity.GetInfo(ctx).Attempt))
 			if kind == ErrorRateLimited {
 				return temporal.NewApplicationErrorWithOptions("Cvent rate limit: "+err.Error(), "CventTooManyRequests",
 					temporal.ApplicationErrorOptions{NextRetryDelay: wait, Cause: err})

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"crypto/subtle"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -243,6 +244,49 @@ type attendeeJSON struct {
 	CustomFields     map[string]string `json:"customFields,omitempty"`
 	SourceTime       time.Time         `json:"sourceTime"`
 	UpdatedAt        time.Time         `json:"updatedAt"`
+	// Participation is the write-back state, once the platform reported activity.
+	Participation *participationJSON `json:"participation,omitempty"`
+}
+
+type participationJSON struct {
+	Status         string     `json:"status"` // pending, written or failed
+	FirstLoginAt   *time.Time `json:"firstLoginAt,omitempty"`
+	WatchedSeconds int        `json:"watchedSeconds"`
+	DueAt          *time.Time `json:"dueAt,omitempty"`
+	WrittenAt      *time.Time `json:"writtenAt,omitempty"`
+	LastError      string     `json:"lastError,omitempty"`
+}
+
+// withParticipation adds the participation state to attendees.
+func (s *Server) withParticipation(c *gin.Context, integrationID string, out []attendeeJSON) error {
+	ids := make([]string, len(out))
+	for i := range out {
+		ids[i] = out[i].InviteeID
+	}
+	ps, err := s.opts.Store.GetParticipation(c, integrationID, ids)
+	if err != nil {
+		return err
+	}
+	for i := range out {
+		p, ok := ps[out[i].InviteeID]
+		if !ok {
+			continue
+		}
+		status := p.Status
+		if status == store.ParticipationSending {
+			status = store.ParticipationPending // in flight is still pending to a reader
+		}
+		out[i].Participation = &participationJSON{Status: status, FirstLoginAt: nullTimePtr(p.FirstLoginAt),
+			WatchedSeconds: p.WatchedSeconds, DueAt: nullTimePtr(p.DueAt), WrittenAt: nullTimePtr(p.WrittenAt), LastError: p.LastError}
+	}
+	return nil
+}
+
+func nullTimePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	return &t.Time
 }
 
 func toAttendeeJSON(a *directory.Attendee) attendeeJSON {
@@ -285,6 +329,10 @@ func (s *Server) listAttendees(c *gin.Context) {
 	for i := range list {
 		out[i] = toAttendeeJSON(&list[i])
 	}
+	if err := s.withParticipation(c, in.ID, out); err != nil {
+		s.internalError(c, "list participation", err)
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{"attendees": out})
 }
 
@@ -302,7 +350,12 @@ func (s *Server) getAttendee(c *gin.Context) {
 		s.internalError(c, "get attendee", err)
 		return
 	}
-	c.JSON(http.StatusOK, toAttendeeJSON(a))
+	out := []attendeeJSON{toAttendeeJSON(a)}
+	if err := s.withParticipation(c, in.ID, out); err != nil {
+		s.internalError(c, "get participation", err)
+		return
+	}
+	c.JSON(http.StatusOK, out[0])
 }
 
 func (s *Server) listSessions(c *gin.Context) {

@@ -20,6 +20,9 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/cventsync/cventsync/gateway"
+	"github.com/cventsync/cventsync/internal/connection"
+	"github.com/cventsync/cventsync/internal/cvent"
+	"github.com/cventsync/cventsync/internal/secret"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/internal/testenv"
 	"github.com/cventsync/cventsync/worker"
@@ -35,6 +38,9 @@ type stack struct {
 	store  *store.Store
 	gw     *gateway.Server
 	server *httptest.Server
+	// startWorker starts a worker on the stack's task queue; stopWorker stops it.
+	startWorker func()
+	stopWorker  func()
 }
 
 type stackOptions struct {
@@ -69,27 +75,48 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	if os.Getenv("CVENTSYNC_TEST_LOG") != "" {
 		log = slog.Default()
 	}
-	if !opts.noWorker {
-		w := worker.New(c, queue, worker.Deps{Store: st, Logger: log})
+	box, err := secret.NewBox(secret.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	limiters := &cvent.Limiters{}
+	var w sdkworker.Worker
+	startWorker := func() {
+		// A fresh client cache, as in a new process; the limiter is per account and shared.
+		clients := &connection.Clients{Box: box, Limiters: limiters, Logger: log}
+		w = worker.New(c, queue, worker.Deps{Store: st, Cvent: clients, Logger: log})
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(w.Stop)
 	}
+	stopWorker := func() {
+		if w != nil {
+			w.Stop()
+			w = nil
+		}
+	}
+	if !opts.noWorker {
+		startWorker()
+	}
+	t.Cleanup(stopWorker)
 	gw := gateway.New(gateway.Options{Store: st, Temporal: c, TaskQueue: queue, AdminToken: adminToken,
-		PublicURL: "http://cventsync.test", MaxBodyBytes: opts.maxBodyBytes, Logger: log})
+		PublicURL: "http://cventsync.test", MaxBodyBytes: opts.maxBodyBytes, SecretBox: box, Logger: log})
 	t.Cleanup(gw.Close)
 	srv := httptest.NewServer(gw.Handler())
 	t.Cleanup(srv.Close)
-	return &stack{t: t, store: st, gw: gw, server: srv}
+	return &stack{t: t, store: st, gw: gw, server: srv, startWorker: startWorker, stopWorker: stopWorker}
 }
 
-var _ sdkworker.Worker // the worker package wraps it
+// hookURL is the integration's webhook URL on the test server.
+func (s *stack) hookURL(in integration) string {
+	return strings.Replace(in.WebhookURL, "http://cventsync.test", s.server.URL, 1)
+}
 
 type integration struct {
 	ID           string `json:"id"`
 	WebhookURL   string `json:"webhookUrl"`
 	WebhookToken string `json:"webhookToken"`
+	PlatformKey  string `json:"platformKey"`
 }
 
 func (s *stack) createIntegration(body string) integration {
@@ -218,5 +245,8 @@ func withEnvelope(eventType, stub string, messageTime time.Time, items ...map[st
 }
 
 func quietSDKLogger() tlog.Logger {
+	if os.Getenv("CVENTSYNC_TEST_LOG") != "" {
+		return tlog.NewStructuredLogger(slog.Default())
+	}
 	return tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 }

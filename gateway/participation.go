@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -92,6 +93,7 @@ func (s *Server) recordActivity(c *gin.Context) {
 		}
 		known = append(known, e)
 	}
+	sort.Slice(ans.Errors, func(i, j int) bool { return ans.Errors[i].Index < ans.Errors[j].Index })
 	ans.Accepted, ans.Rejected = len(known), len(items)-len(known)
 	if len(known) == 0 {
 		c.AbortWithStatusJSON(http.StatusBadRequest, ans)

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/cventsync/cventsync/activities"
+	"github.com/cventsync/cventsync/internal/connection"
 	"github.com/cventsync/cventsync/internal/searchattr"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/workflows"
@@ -21,7 +22,9 @@ import (
 
 // Deps are what the activities need.
 type Deps struct {
-	Store  *store.Store
+	Store *store.Store
+	// Cvent gives each integration's Cvent API client.
+	Cvent  *connection.Clients
 	Logger *slog.Logger
 }
 
@@ -44,7 +47,11 @@ func New(c client.Client, taskQueue string, deps Deps) sdkworker.Worker {
 func Register(r sdkworker.Registry, deps Deps) {
 	r.RegisterWorkflowWithOptions(workflows.Delivery, workflow.RegisterOptions{Name: "Delivery"})
 	r.RegisterWorkflowWithOptions(workflows.DeliveryBatch, workflow.RegisterOptions{Name: "DeliveryBatch"})
+	r.RegisterWorkflowWithOptions(workflows.Participation, workflow.RegisterOptions{Name: "Participation"})
+	r.RegisterWorkflowWithOptions(workflows.ContactUpdate, workflow.RegisterOptions{Name: "ContactUpdate"})
 	r.RegisterActivity(&activities.Directory{Store: deps.Store, Logger: deps.Logger})
+	r.RegisterActivity(&activities.Participation{Store: deps.Store, Accounts: deps.Cvent, Classify: connection.Classify, Logger: deps.Logger})
+	r.RegisterActivity(&activities.Contacts{Store: deps.Store, Accounts: deps.Cvent, Classify: connection.Classify})
 }
 
 // EnsureSearchAttributes creates cventsync's custom search attributes in the

@@ -61,8 +61,10 @@ func (w *participationRun) run(ctx workflow.Context) error {
 		HeartbeatTimeout:    time.Minute,
 		// Rate limits come back as errors with their own next-retry delay
 		// (see internal/cvent); this policy covers everything else.
+		// A 429 storm counts attempts too, so the interval is capped low
+		// enough that a later transient error is not left for minutes.
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
 		},
 	})
 	runNow := true // a fresh run first looks for work left by the previous one

@@ -15,6 +15,8 @@ import (
 
 	"github.com/cventsync/cventsync/gateway"
 	"github.com/cventsync/cventsync/internal/config"
+	"github.com/cventsync/cventsync/internal/connection"
+	"github.com/cventsync/cventsync/internal/cvent"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/worker"
 )
@@ -88,7 +90,12 @@ func runWorker(ctx context.Context, cfg *config.Config, st *store.Store, log *sl
 	if err := worker.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
 		return err
 	}
-	w := worker.New(c, cfg.TaskQueue, worker.Deps{Store: st, Logger: log})
+	box, err := cfg.SecretBox()
+	if err != nil {
+		return err
+	}
+	clients := &connection.Clients{Box: box, Limiters: &cvent.Limiters{}, Logger: log}
+	w := worker.New(c, cfg.TaskQueue, worker.Deps{Store: st, Cvent: clients, Logger: log})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
