@@ -135,6 +135,7 @@ func (s *Server) createIntegration(c *gin.Context) {
 		s.internalError(c, "create integration", err)
 		return
 	}
+	s.syncSchedule(c, in)
 	out := s.integrationJSON(in)
 	// Shown once; only their hashes are stored.
 	out.WebhookToken, out.PlatformKey = token, platformKey
@@ -185,6 +186,7 @@ func (s *Server) updateIntegration(c *gin.Context) {
 		return
 	}
 	if in, ok = s.loadIntegration(c); ok {
+		s.syncSchedule(c, in)
 		c.JSON(http.StatusOK, s.integrationJSON(in))
 	}
 }

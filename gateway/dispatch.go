@@ -183,6 +183,9 @@ func (s *Server) RunDispatcher(ctx context.Context, interval time.Duration) {
 				s.sweepParticipation(ctx)
 				s.sweepContactUpdates(ctx)
 			}
+			if tick%150 == 0 {
+				s.sweepSchedules(ctx)
+			}
 		}
 	}
 }

@@ -113,6 +113,9 @@ func (s *Server) routes() {
 	api.GET("/integrations/:id/speakers", s.listSpeakers)
 	api.GET("/integrations/:id/deliveries", s.listDeliveries)
 	api.GET("/integrations/:id/stats", s.integrationStats)
+	api.POST("/integrations/:id/poll", s.pollNow)
+	api.POST("/integrations/:id/resync", s.startResync)
+	api.GET("/integrations/:id/resyncs/:resyncId", s.getResync)
 	api.GET("/deliveries/:deliveryId", s.getDelivery)
 	api.POST("/deliveries/:deliveryId/replay", s.replayDelivery)
 }

@@ -17,3 +17,5 @@ const TaskQueue = "cventsync"
 func DeliveryWorkflowID(integrationID, messageStub string) string {
 	return fmt.Sprintf("delivery/%s/%s", integrationID, strings.ToLower(messageStub))
 }
+
+func itoa(n int64) string { return fmt.Sprintf("%d", n) }

@@ -38,6 +38,8 @@ type Settings struct {
 	// BaseURL replaces the regional host, e.g. a Cvent simulator's ".../ea".
 	BaseURL             string `json:"baseUrl,omitempty"`
 	PollIntervalMinutes int    `json:"pollIntervalMinutes,omitempty"`
+	// PollIntervalSeconds overrides PollIntervalMinutes for short intervals (at least 5).
+	PollIntervalSeconds int `json:"pollIntervalSeconds,omitempty"`
 	// Scope is sent with the token request when set (space separated).
 	Scope string `json:"scope,omitempty"`
 }
@@ -55,6 +57,9 @@ func (s *Settings) Polls() bool { m := s.EffectiveMode(); return m == ModeREST |
 
 // PollInterval is the polling interval with its default.
 func (s *Settings) PollInterval() time.Duration {
+	if s.PollIntervalSeconds > 0 {
+		return time.Duration(s.PollIntervalSeconds) * time.Second
+	}
 	if s.PollIntervalMinutes <= 0 {
 		return DefaultPollInterval
 	}
@@ -82,6 +87,9 @@ func (s *Settings) validate() error {
 	}
 	if s.PollIntervalMinutes < 0 || s.PollIntervalMinutes > 24*60 {
 		problems = append(problems, "pollIntervalMinutes must be from 1 to 1440")
+	}
+	if s.PollIntervalSeconds != 0 && (s.PollIntervalSeconds < 5 || s.PollIntervalSeconds > 24*3600) {
+		problems = append(problems, "pollIntervalSeconds must be from 5 to 86400")
 	}
 	if s.BaseURL != "" {
 		if u, err := url.Parse(s.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -36,7 +36,7 @@ type Pager[T any] struct {
 	done   bool
 	// TotalCount is Cvent's count of all records, known after the first page.
 	TotalCount int
-	// Token is the token of the next page; store it to resume later.
+	// Token is the token of the next page ("" after the last); store it to resume later.
 	Token string
 }
 
@@ -86,7 +86,11 @@ func (p *Pager[T]) Next(ctx context.Context) (items []T, ok bool, err error) {
 		default:
 			p.next = pg.Paging.NextToken
 		}
-		p.Token = p.next
+		if p.done {
+			p.Token = ""
+		} else {
+			p.Token = p.next
+		}
 		if len(pg.Data) > 0 {
 			return pg.Data, true, nil
 		}

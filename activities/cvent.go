@@ -1,0 +1,192 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/cventsync/cventsync/internal/cvent"
+	"github.com/cventsync/cventsync/internal/ingest"
+	"github.com/cventsync/cventsync/internal/store"
+)
+
+// RESTAccounts gives the REST client of an integration's Cvent account.
+type RESTAccounts interface {
+	For(in *store.Integration) (*cvent.Client, error)
+}
+
+// Cvent pulls attendees from Cvent's REST API into the directory.
+type Cvent struct {
+	Store    *store.Store
+	Accounts RESTAccounts
+	Logger   *slog.Logger
+}
+
+// PollInput names the integration to poll.
+type PollInput struct {
+	IntegrationID string
+}
+
+// PollResult says what a poll read and wrote.
+type PollResult struct {
+	Fetched   int
+	Written   int
+	Stale     int
+	Watermark time.Time
+}
+
+// pollOverlap re-reads a little before the watermark: clocks differ, and
+// applying a record twice changes nothing.
+const pollOverlap = time.Minute
+
+// PollAttendees reads every attendee Cvent changed since the last poll
+// (lastModified after the watermark) and applies them with the webhook rules:
+// new registrants appear, changes land, cancellations lose access — also
+// those whose webhook was lost.
+func (c *Cvent) PollAttendees(ctx context.Context, in *PollInput) (*PollResult, error) {
+	integ, client, err := c.client(ctx, in.IntegrationID)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := ingest.MappingConfig(integ.Settings)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadSettings", err)
+	}
+	watermark, err := c.Store.Watermark(ctx, integ.ID)
+	if err != nil {
+		return nil, err
+	}
+	opts := cvent.ListOptions{Filter: cvent.EventFilter(integ.CventEventID), Limit: 200}
+	if !watermark.IsZero() {
+		opts.After = watermark.Add(-pollOverlap)
+	}
+	res := &PollResult{Watermark: watermark}
+	pager := client.Attendees(opts)
+	for {
+		page, ok, err := pager.Next(ctx)
+		if err != nil {
+			_ = c.Store.RecordPoll(context.WithoutCancel(ctx), integ.ID, res.Watermark, res.Fetched, err.Error())
+			return nil, cvent.ToTemporal(err, int(activity.GetInfo(ctx).Attempt))
+		}
+		if !ok {
+			break
+		}
+		fetchedAt := time.Now()
+		var applied *ingest.Result
+		err = c.Store.Apply(ctx, func(ctx context.Context, tx *store.Tx) error {
+			applied, err = ingest.ApplyREST(ctx, tx, integ.ID, cfg, page, fetchedAt)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("apply polled attendees: %w", err)
+		}
+		res.Fetched += len(page)
+		res.Written += applied.Written
+		res.Stale += applied.Stale
+		for _, a := range page {
+			if a.LastModified.After(res.Watermark) {
+				res.Watermark = a.LastModified
+			}
+		}
+		activity.RecordHeartbeat(ctx, res.Fetched)
+	}
+	if err := c.Store.RecordPoll(ctx, integ.ID, res.Watermark, res.Fetched, ""); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// ResyncPageInput continues a full re-sync from a page token.
+type ResyncPageInput struct {
+	IntegrationID string
+	ResyncID      int64
+	Token         string // "" = first page
+	Done, Written int    // totals so far
+	MaxPages      int
+}
+
+// ResyncPageResult is where the re-sync stands after this run.
+type ResyncPageResult struct {
+	Token         string
+	Done, Written int
+	Total         int
+	Finished      bool
+}
+
+// ResyncPages reads up to MaxPages pages of every attendee of the event,
+// applies them, and records progress. The workflow carries the page token,
+// so a re-sync resumes where it stopped after a crash.
+func (c *Cvent) ResyncPages(ctx context.Context, in *ResyncPageInput) (*ResyncPageResult, error) {
+	integ, client, err := c.client(ctx, in.IntegrationID)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := ingest.MappingConfig(integ.Settings)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadSettings", err)
+	}
+	out := &ResyncPageResult{Token: in.Token, Done: in.Done, Written: in.Written}
+	pager := client.Attendees(cvent.ListOptions{Filter: cvent.EventFilter(integ.CventEventID), Limit: 200, Token: in.Token})
+	maxPages := max(1, in.MaxPages)
+	for i := 0; i < maxPages; i++ {
+		page, ok, err := pager.Next(ctx)
+		if err != nil {
+			return nil, cvent.ToTemporal(err, int(activity.GetInfo(ctx).Attempt))
+		}
+		out.Total = pager.TotalCount
+		if !ok {
+			out.Finished = true
+			break
+		}
+		fetchedAt := time.Now()
+		var applied *ingest.Result
+		if err := c.Store.Apply(ctx, func(ctx context.Context, tx *store.Tx) error {
+			applied, err = ingest.ApplyREST(ctx, tx, integ.ID, cfg, page, fetchedAt)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("apply re-synced attendees: %w", err)
+		}
+		out.Done += len(page)
+		out.Written += applied.Written
+		out.Token = pager.Token
+		if out.Token == "" {
+			out.Finished = true
+		}
+		if err := c.Store.ResyncProgress(ctx, in.ResyncID, out.Total, out.Done, out.Written); err != nil {
+			return nil, err
+		}
+		activity.RecordHeartbeat(ctx, out.Done)
+		if out.Finished {
+			break
+		}
+	}
+	return out, nil
+}
+
+// FinishResyncInput ends a re-sync.
+type FinishResyncInput struct {
+	ResyncID int64
+	Status   string
+	Error    string
+}
+
+// FinishResync records the end of a re-sync.
+func (c *Cvent) FinishResync(ctx context.Context, in *FinishResyncInput) error {
+	return c.Store.FinishResync(ctx, in.ResyncID, in.Status, in.Error)
+}
+
+func (c *Cvent) client(ctx context.Context, integrationID string) (*store.Integration, *cvent.Client, error) {
+	integ, err := c.Store.GetIntegration(ctx, integrationID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load integration: %w", err)
+	}
+	client, err := c.Accounts.For(integ)
+	if err != nil {
+		return nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotConfigured, err)
+	}
+	return integ, client, nil
+}
