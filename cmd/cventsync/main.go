@@ -40,6 +40,6 @@ func newRoot(cfg *config.Config) *cobra.Command {
 	f.StringVar(&cfg.TemporalAddress, "temporal-address", cfg.TemporalAddress, "Temporal frontend host:port (TEMPORAL_ADDRESS)")
 	f.StringVar(&cfg.TemporalNamespace, "temporal-namespace", cfg.TemporalNamespace, "Temporal namespace (TEMPORAL_NAMESPACE)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (CVENTSYNC_LOG_LEVEL)")
-	root.AddCommand(newDevCmd(cfg), newGatewayCmd(cfg), newWorkerCmd(cfg), newMigrateCmd(cfg), newBenchCmd(cfg))
+	root.AddCommand(newDevCmd(cfg), newGatewayCmd(cfg), newWorkerCmd(cfg), newMigrateCmd(cfg), newBenchCmd(cfg), newSimulateCmd(), newResyncCmd(cfg))
 	return root
 }
