@@ -61,6 +61,9 @@ type ErrorClassifier func(err error, attempt int) (ErrorKind, time.Duration)
 // MaxCheckInsPerCall is Cvent's limit for one check-in call.
 const MaxCheckInsPerCall = 100
 
+// DefaultLinger is how long a partial check-in batch waits to fill.
+const DefaultLinger = time.Second
+
 // Participation writes participation back to Cvent.
 type Participation struct {
 	Store    *store.Store
@@ -70,6 +73,10 @@ type Participation struct {
 	// MaxCallsPerRun bounds one activity run; the workflow runs it again
 	// while there is more to write.
 	MaxCallsPerRun int
+	// Linger is how long a partial batch (under 100) may wait for more
+	// attendees to become due, so a wave of logins fills calls instead of
+	// spending Cvent's quota on half-empty ones. DefaultLinger when zero.
+	Linger time.Duration
 	Now            func() time.Time
 }
 
@@ -119,7 +126,24 @@ func (p *Participation) WriteBackDue(ctx context.Context, in *WriteBackInput) (*
 	if budget <= 0 {
 		budget = 20
 	}
+	linger := p.Linger
+	if linger == 0 {
+		linger = DefaultLinger
+	}
 	for ; budget > 0; budget-- {
+		sum, err := p.Store.SummarizeParticipation(ctx, integ.ID, p.now())
+		if err != nil {
+			return res, err
+		}
+		if sum.DueNow == 0 {
+			break
+		}
+		if sum.DueNow < MaxCheckInsPerCall && p.now().Sub(sum.OldestDue) < linger {
+			// A partial batch: give it a moment to fill; the workflow's timer
+			// comes back for it.
+			res.NextDue = sum.OldestDue.Add(linger)
+			return res, nil
+		}
 		batchID := fmt.Sprintf("%s/%d", activity.GetInfo(ctx).ActivityID, res.Calls)
 		claimed, err := p.Store.ClaimDue(ctx, integ.ID, batchID, p.now(), MaxCheckInsPerCall)
 		if err != nil {

@@ -58,7 +58,9 @@ func (w *participationRun) run(ctx workflow.Context) error {
 	var a *activities.Participation
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
-		HeartbeatTimeout:    time.Minute,
+		// The activity heartbeats after every Cvent call; a worker that died
+		// mid-write is noticed within this and the claim is settled by the retry.
+		HeartbeatTimeout: 20 * time.Second,
 		// Rate limits come back as errors with their own next-retry delay
 		// (see internal/cvent); this policy covers everything else.
 		// A 429 storm counts attempts too, so the interval is capped low

@@ -40,6 +40,7 @@ func newBenchCmd(cfg *config.Config) *cobra.Command {
 				{"live", func() (*bench.Result, error) { return env.Live(ctx, 20, time.Duration(liveSeconds)*time.Second) }},
 				{"burst", func() (*bench.Result, error) { return env.Burst(ctx, 1000, 50) }},
 				{"sync", func() (*bench.Result, error) { return env.ManualSync(ctx, 10000) }},
+				{"participation", func() (*bench.Result, error) { return env.Participation(ctx, 5000) }},
 			}
 			var sums []bench.Summary
 			for _, sc := range scenarios {

@@ -221,24 +221,27 @@ func (s *Store) RecordWriteOutcomes(ctx context.Context, integrationID string, o
 
 // ParticipationSummary tells a write-back what is left to do.
 type ParticipationSummary struct {
-	DueNow  int
-	NextDue time.Time
+	DueNow    int
+	OldestDue time.Time // of those due now
+	NextDue   time.Time // earliest future due time
 }
 
 // SummarizeParticipation counts pending attendees due by now and finds the
 // next future due time.
 func (s *Store) SummarizeParticipation(ctx context.Context, integrationID string, now time.Time) (ParticipationSummary, error) {
 	var out struct {
-		DueNow  int          `db:"due_now"`
-		NextDue sql.NullTime `db:"next_due"`
+		DueNow    int          `db:"due_now"`
+		OldestDue sql.NullTime `db:"oldest_due"`
+		NextDue   sql.NullTime `db:"next_due"`
 	}
 	err := s.db.GetContext(ctx, &out, `SELECT count(*) FILTER (WHERE due_at <= $2) AS due_now,
+		min(due_at) FILTER (WHERE due_at <= $2) AS oldest_due,
 		min(due_at) FILTER (WHERE due_at > $2) AS next_due
 		FROM participation WHERE integration_id = $1 AND status = 'pending' AND due_at IS NOT NULL`, integrationID, now)
 	if err != nil {
 		return ParticipationSummary{}, fmt.Errorf("summarize participation: %w", err)
 	}
-	return ParticipationSummary{DueNow: out.DueNow, NextDue: out.NextDue.Time}, nil
+	return ParticipationSummary{DueNow: out.DueNow, OldestDue: out.OldestDue.Time, NextDue: out.NextDue.Time}, nil
 }
 
 // GetParticipation loads the participation of the given attendees.
