@@ -77,7 +77,7 @@ type Participation struct {
 	// attendees to become due, so a wave of logins fills calls instead of
 	// spending Cvent's quota on half-empty ones. DefaultLinger when zero.
 	Linger time.Duration
-	Now            func() time.Time
+	Now    func() time.Time
 }
 
 // WriteBackInput names the integration to write back for.
