@@ -190,3 +190,43 @@ func (c *Cvent) client(ctx context.Context, integrationID string) (*store.Integr
 	}
 	return integ, client, nil
 }
+
+// ImportSessionsResult says what a session import did.
+type ImportSessionsResult struct {
+	Sessions    int
+	Enrollments int
+	Written     int
+}
+
+// ImportSessions reads the event's sessions and session enrollments from
+// the REST API and applies them: sessions newest-wins, enrollments as
+// personal agendas.
+func (c *Cvent) ImportSessions(ctx context.Context, in *PollInput) (*ImportSessionsResult, error) {
+	integ, client, err := c.client(ctx, in.IntegrationID)
+	if err != nil {
+		return nil, err
+	}
+	attempt := int(activity.GetInfo(ctx).Attempt)
+	var sessions []cvent.Session
+	for s, err := range client.Sessions(integ.CventEventID).All(ctx) {
+		if err != nil {
+			return nil, cvent.ToTemporal(err, attempt)
+		}
+		sessions = append(sessions, s)
+	}
+	var enrollments []cvent.Enrollment
+	for e, err := range client.SessionEnrollment(integ.CventEventID).All(ctx) {
+		if err != nil {
+			return nil, cvent.ToTemporal(err, attempt)
+		}
+		enrollments = append(enrollments, e)
+	}
+	var res *ingest.Result
+	if err := c.Store.Apply(ctx, func(ctx context.Context, tx *store.Tx) error {
+		res, err = ingest.ApplyRESTSessions(ctx, tx, integ.ID, sessions, enrollments, time.Now())
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("apply REST sessions: %w", err)
+	}
+	return &ImportSessionsResult{Sessions: len(sessions), Enrollments: len(enrollments), Written: res.Written}, nil
+}

@@ -8,19 +8,25 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/cventsync/cventsync/internal/cvent"
 	"github.com/cventsync/cventsync/internal/cventpush"
 	"github.com/cventsync/cventsync/internal/ingest"
+	"github.com/cventsync/cventsync/internal/mapping"
 	"github.com/cventsync/cventsync/internal/store"
 )
 
 // Directory applies Cvent data to the attendee directory in PostgreSQL.
 type Directory struct {
-	Store  *store.Store
-	Logger *slog.Logger
+	Store *store.Store
+	// Accounts, when set, fetches REST records for mappings that need them
+	// (registration question answers, REST-only fields).
+	Accounts RESTAccounts
+	Logger   *slog.Logger
 }
 
 // ApplyDeliveryInput names the stored delivery to apply.
@@ -54,10 +60,15 @@ func (d *Directory) ApplyDelivery(ctx context.Context, in *ApplyDeliveryInput) (
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadSettings", err)
 	}
+	// REST look-ups happen before the transaction: no Cvent call holds row locks.
+	extras, err := d.restExtras(ctx, integ, cfg, del.Body)
+	if err != nil {
+		return nil, err
+	}
 	var result *ingest.Result
 	err = d.Store.ApplyDelivery(ctx, del.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
 		r, err := ingest.Apply(ctx, tx, ingest.Delivery{
-			ID: del.ID, IntegrationID: del.IntegrationID, Body: del.Body, ReceivedAt: del.ReceivedAt, Mapping: cfg,
+			ID: del.ID, IntegrationID: del.IntegrationID, Body: del.Body, ReceivedAt: del.ReceivedAt, Mapping: cfg, Extras: extras,
 		})
 		result = r
 		return r, err
@@ -124,6 +135,55 @@ func (d *Directory) ApplyDeliveries(ctx context.Context, in *ApplyDeliveriesInpu
 			out.InviteeIDs = append(out.InviteeIDs, r.InviteeIDs...)
 		}
 		activity.RecordHeartbeat(ctx, i)
+	}
+	return out, nil
+}
+
+// restLookupsOneByOne is how many attendees are fetched one by one; above
+// it, one paged listing of the event is cheaper in Cvent calls.
+const restLookupsOneByOne = 20
+
+// restExtras fetches the REST records (with question answers) of a
+// delivery's attendees when the mapping needs fields webhooks do not carry.
+func (d *Directory) restExtras(ctx context.Context, integ *store.Integration, cfg *mapping.Config, body []byte) (map[string]*mapping.Extra, error) {
+	if !cfg.NeedsREST() || d.Accounts == nil {
+		return nil, nil
+	}
+	ids, err := ingest.InviteeIDs(body)
+	if err != nil || len(ids) == 0 {
+		return nil, nil // not an attendee delivery, or the apply step reports the problem
+	}
+	client, err := d.Accounts.For(integ)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("the mapping needs Cvent's REST API: "+err.Error(), ErrTypeNotConfigured, err)
+	}
+	attempt := int(activity.GetInfo(ctx).Attempt)
+	const expand = "answers.question"
+	out := make(map[string]*mapping.Extra, len(ids))
+	if len(ids) <= restLookupsOneByOne {
+		for _, id := range ids {
+			a, err := client.GetAttendee(ctx, id, expand)
+			if kind, _ := cvent.Classify(err); err != nil && kind == cvent.Permanent {
+				continue // e.g. not visible to this application: map without it
+			}
+			if err != nil {
+				return nil, cvent.ToTemporal(err, attempt)
+			}
+			out[id] = mapping.ExtraFromREST(a)
+		}
+		return out, nil
+	}
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	for a, err := range client.Attendees(cvent.ListOptions{Filter: cvent.EventFilter(integ.CventEventID), Expand: expand, Limit: 200}).All(ctx) {
+		if err != nil {
+			return nil, cvent.ToTemporal(err, attempt)
+		}
+		if id := strings.ToLower(a.ID); want[id] {
+			out[id] = mapping.ExtraFromREST(&a)
+		}
 	}
 	return out, nil
 }

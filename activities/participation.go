@@ -36,6 +36,8 @@ type CheckInAPI interface {
 	CheckIn(ctx context.Context, eventID string, items []CheckIn) ([]CheckInOutcome, error)
 	// CheckedIn reports which of the attendees Cvent already has checked in.
 	CheckedIn(ctx context.Context, eventID string, attendeeIDs []string) (map[string]bool, error)
+	// SessionCheckIn checks up to MaxCheckInsPerCall attendees in to a session.
+	SessionCheckIn(ctx context.Context, sessionID string, items []CheckIn) ([]CheckInOutcome, error)
 }
 
 // CventAccounts gives the Cvent API of an integration's account.
@@ -91,6 +93,8 @@ type WriteBackResult struct {
 	Written   int
 	Failed    int
 	Recovered int // in-flight attendees found already checked in after a crash
+	// SessionWritten counts session check-ins written.
+	SessionWritten int
 	// More is true when due attendees remain (the run hit its call budget).
 	More bool
 	// NextDue is when the next pending attendee becomes due, if any.
@@ -157,12 +161,64 @@ func (p *Participation) WriteBackDue(ctx context.Context, in *WriteBackInput) (*
 		}
 		activity.RecordHeartbeat(ctx, res.Calls)
 	}
+	if cfg.SessionMinutes > 0 {
+		if err := p.writeSessions(ctx, integ.ID, api, cfg.Device, res); err != nil {
+			return res, err
+		}
+	}
 	sum, err := p.Store.SummarizeParticipation(ctx, integ.ID, p.now())
 	if err != nil {
 		return res, err
 	}
 	res.More, res.NextDue = sum.DueNow > 0, sum.NextDue
 	return res, nil
+}
+
+// writeSessions checks attendees in to the sessions they watched long
+// enough, a session at a time, 100 attendees per call.
+func (p *Participation) writeSessions(ctx context.Context, integrationID string, api CheckInAPI, device string, res *WriteBackResult) error {
+	for i := 0; i < 20; i++ {
+		batchID := fmt.Sprintf("%s/s%d", activity.GetInfo(ctx).ActivityID, i)
+		claimed, err := p.Store.ClaimDueSessions(ctx, integrationID, batchID, p.now(), MaxCheckInsPerCall)
+		if err != nil || len(claimed) == 0 {
+			return err
+		}
+		items := make([]CheckIn, len(claimed))
+		for j, c := range claimed {
+			items[j] = CheckIn{AttendeeID: c.InviteeID, At: c.DueAt.Time, Device: device}
+		}
+		res.Calls++
+		outcomes, err := api.SessionCheckIn(ctx, claimed[0].SessionID, items)
+		if err != nil {
+			kind, wait := p.Classify(err, int(activity.GetInfo(ctx).Attempt))
+			if kind == ErrorRateLimited || kind == ErrorDailyLimit {
+				return temporal.NewApplicationErrorWithOptions("Cvent rate limit: "+err.Error(), "CventTooManyRequests",
+					temporal.ApplicationErrorOptions{NextRetryDelay: min(wait, time.Hour), Cause: err})
+			}
+			return fmt.Errorf("session check-in: %w", err)
+		}
+		byID := map[string]CheckInOutcome{}
+		for _, o := range outcomes {
+			byID[strings.ToLower(o.AttendeeID)] = o
+		}
+		records := make([]store.WriteOutcome, len(claimed))
+		for j, c := range claimed {
+			o, ok := byID[c.InviteeID]
+			switch {
+			case !ok:
+				records[j] = store.WriteOutcome{InviteeID: c.InviteeID, Status: store.ParticipationPending}
+			case o.OK:
+				records[j] = store.WriteOutcome{InviteeID: c.InviteeID, Status: store.ParticipationWritten}
+				res.SessionWritten++
+			default:
+				records[j] = store.WriteOutcome{InviteeID: c.InviteeID, Status: store.ParticipationFailed, Error: o.Error}
+			}
+		}
+		if err := p.Store.RecordSessionOutcomes(context.WithoutCancel(ctx), integrationID, claimed[0].SessionID, records); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (p *Participation) send(ctx context.Context, integrationID string, api CheckInAPI, eventID, device string,

@@ -283,3 +283,27 @@ func (s *cventStack) waitDeliveryByStub(stub string) *store.Delivery {
 	})
 	return s.waitDelivery(id, 15*time.Second)
 }
+
+// Session watch time past the session threshold checks the attendee in to
+// that session.
+func TestSessionParticipation(t *testing.T) {
+	s := newCventStack(t, simulator.Config{Seed: 16, Attendees: 5}, `,"participation":{"criterion":"login","sessionMinutes":2}`)
+	a, b := s.accepted()[0], s.accepted()[1]
+	session := s.sim.Sessions()[0].ID
+	s.activity([]map[string]any{
+		{"type": "watch", "inviteeId": a.ID, "seconds": 90, "sessionId": session},
+		{"type": "watch", "inviteeId": a.ID, "seconds": 40, "sessionId": session},
+		{"type": "watch", "inviteeId": b.ID, "seconds": 100, "sessionId": session},
+	}, http.StatusOK)
+	s.waitFor("the session check-in", 30*time.Second, func() (bool, string) {
+		got := s.sim.SessionCheckIns()
+		return got[session+"/"+a.ID] == 1, fmt.Sprint(got)
+	})
+	time.Sleep(500 * time.Millisecond)
+	if got := s.sim.SessionCheckIns(); len(got) != 1 {
+		t.Errorf("session check-ins: %v; want only %s", got, a.ID)
+	}
+	if len(s.sim.CheckIns()) != 0 {
+		t.Errorf("watching is not a login: event check-ins %v", s.sim.CheckIns())
+	}
+}

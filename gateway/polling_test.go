@@ -127,3 +127,42 @@ func TestResyncOfFiftyThousand(t *testing.T) {
 		t.Fatalf("%d attendees after the re-sync", total)
 	}
 }
+
+// A mapping that needs a registration question answer fetches it from the
+// REST API when the webhook arrives; polling brings sessions and agendas.
+func TestRESTAnswersSessionsAndAgendas(t *testing.T) {
+	sim := simulator.New(simulator.Config{Seed: 24})
+	question := sim.Questions()[0][0]
+	s := newCventStack(t, simulator.Config{Seed: 24}, fmt.Sprintf(`,"mapping":{"customFields":[{"questionId":%q,"to":"workshop"}]}`, question))
+	target := simulator.Target{URL: s.hookURL(s.in), Token: s.in.WebhookToken}
+	sent := s.sim.SendRegistrations(context.Background(), target, 3, 0, 3)
+	for _, r := range sent {
+		if d := s.waitDeliveryByStub(r.MessageStub); d.Status != store.DeliveryProcessed {
+			t.Fatalf("delivery: %s %s", d.Status, d.Error)
+		}
+	}
+	for _, a := range s.sim.Attendees() {
+		var got struct{ CustomFields map[string]string }
+		s.admin(http.MethodGet, "/api/v1/integrations/"+s.in.ID+"/attendees/"+a.ID, "", http.StatusOK, &got)
+		if want := a.Answers[question]; want == "" || got.CustomFields["workshop"] != want {
+			t.Errorf("attendee %s: workshop %q, want %q from REST", a.ID, got.CustomFields["workshop"], want)
+		}
+	}
+	// Polling imports the sessions and each attendee's personal agenda.
+	s.admin(http.MethodPatch, "/api/v1/integrations/"+s.in.ID, fmt.Sprintf(
+		`{"cvent":{"mode":"both","clientId":%q,"baseUrl":%q}}`, mustID(s.sim), s.simBase()), http.StatusOK, nil)
+	s.admin(http.MethodPost, "/api/v1/integrations/"+s.in.ID+"/poll", "", http.StatusAccepted, nil)
+	var sessions struct{ Sessions []struct{ SessionID string } }
+	s.waitFor("REST sessions", 30*time.Second, func() (bool, string) {
+		s.admin(http.MethodGet, "/api/v1/integrations/"+s.in.ID+"/sessions", "", http.StatusOK, &sessions)
+		return len(sessions.Sessions) == len(s.sim.Sessions()), fmt.Sprint(len(sessions.Sessions))
+	})
+	a := s.sim.Attendees()[0]
+	var agenda struct {
+		Sessions []struct{ SessionID string }
+	}
+	s.waitFor("the agenda", 15*time.Second, func() (bool, string) {
+		s.admin(http.MethodGet, "/api/v1/integrations/"+s.in.ID+"/attendees/"+a.ID+"/agenda", "", http.StatusOK, &agenda)
+		return len(agenda.Sessions) == 1 && agenda.Sessions[0].SessionID == a.Sessions[0], fmt.Sprint(agenda)
+	})
+}

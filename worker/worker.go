@@ -51,7 +51,7 @@ func Register(r sdkworker.Registry, deps Deps) {
 	r.RegisterWorkflowWithOptions(workflows.ContactUpdate, workflow.RegisterOptions{Name: "ContactUpdate"})
 	r.RegisterWorkflowWithOptions(workflows.Poll, workflow.RegisterOptions{Name: "Poll"})
 	r.RegisterWorkflowWithOptions(workflows.Resync, workflow.RegisterOptions{Name: "Resync"})
-	r.RegisterActivity(&activities.Directory{Store: deps.Store, Logger: deps.Logger})
+	r.RegisterActivity(&activities.Directory{Store: deps.Store, Accounts: deps.Cvent, Logger: deps.Logger})
 	r.RegisterActivity(&activities.Cvent{Store: deps.Store, Accounts: deps.Cvent, Logger: deps.Logger})
 	r.RegisterActivity(&activities.Participation{Store: deps.Store, Accounts: deps.Cvent, Classify: connection.Classify, Logger: deps.Logger})
 	r.RegisterActivity(&activities.Contacts{Store: deps.Store, Accounts: deps.Cvent, Classify: connection.Classify})

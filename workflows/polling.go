@@ -23,8 +23,14 @@ func Poll(ctx workflow.Context, in *activities.PollInput) (*activities.PollResul
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 5},
 	})
 	var res activities.PollResult
-	err := workflow.ExecuteActivity(ctx, a.PollAttendees, in).Get(ctx, &res)
-	return &res, err
+	if err := workflow.ExecuteActivity(ctx, a.PollAttendees, in).Get(ctx, &res); err != nil {
+		return nil, err
+	}
+	// Sessions and personal agendas come along with every poll.
+	if err := workflow.ExecuteActivity(ctx, a.ImportSessions, in).Get(ctx, nil); err != nil {
+		return &res, err
+	}
+	return &res, nil
 }
 
 // ResyncWorkflowID names a full re-sync.
@@ -84,6 +90,11 @@ func Resync(ctx workflow.Context, in *ResyncInput) (*ResyncProgress, error) {
 		token = res.Token
 		progress.Done, progress.Written, progress.Total, progress.Finished = res.Done, res.Written, res.Total, res.Finished
 		if res.Finished {
+			err := workflow.ExecuteActivity(actx, a.ImportSessions, &activities.PollInput{IntegrationID: in.IntegrationID}).Get(ctx, nil)
+			if err != nil {
+				finish(ctx, in.ResyncID, "failed", "attendees done; sessions: "+err.Error())
+				return progress, err
+			}
 			finish(ctx, in.ResyncID, "done", "")
 			return progress, nil
 		}

@@ -96,6 +96,17 @@ func (e *Env) PostWebhook(ctx context.Context, in *Integration, body []byte) (in
 
 // WaitFor polls cond every interval until it holds or timeout passes.
 func WaitFor(ctx context.Context, timeout, interval time.Duration, cond func() (bool, error)) (time.Duration, error) {
+	return waitFor(ctx, timeout, interval, interval, cond)
+}
+
+// WaitBackoff polls like WaitFor, but the interval grows by half each time
+// up to maxInterval: many concurrent waiters must not become the load that
+// slows down what they measure.
+func WaitBackoff(ctx context.Context, timeout, interval, maxInterval time.Duration, cond func() (bool, error)) (time.Duration, error) {
+	return waitFor(ctx, timeout, interval, maxInterval, cond)
+}
+
+func waitFor(ctx context.Context, timeout, interval, maxInterval time.Duration, cond func() (bool, error)) (time.Duration, error) {
 	start := time.Now()
 	for {
 		ok, err := cond()
@@ -113,6 +124,7 @@ func WaitFor(ctx context.Context, timeout, interval time.Duration, cond func() (
 			return time.Since(start), ctx.Err()
 		case <-time.After(interval):
 		}
+		interval = min(maxInterval, interval*3/2)
 	}
 }
 

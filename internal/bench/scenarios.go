@@ -72,7 +72,9 @@ func (e *Env) Live(ctx context.Context, perSecond int, duration time.Duration) (
 				return
 			}
 			answers[i] = sent.Latency
-			_, err := WaitFor(ctx, 60*time.Second, 5*time.Millisecond, func() (bool, error) { return e.HasAccess(ctx, in.ID, a.ID) })
+			_, err := WaitBackoff(ctx, 60*time.Second, 5*time.Millisecond, 40*time.Millisecond, func() (bool, error) {
+				return e.HasAccess(ctx, in.ID, a.ID)
+			})
 			access[i] = time.Since(sent.SentAt)
 			failures[i] = err
 		}(i)

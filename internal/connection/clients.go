@@ -27,6 +27,7 @@ type Clients struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedClient
+	sized map[string]bool // accounts whose tier was looked up
 }
 
 type cachedClient struct {
@@ -71,7 +72,38 @@ func (c *Clients) For(in *store.Integration) (*cvent.Client, error) {
 		c.cache = map[string]cachedClient{}
 	}
 	c.cache[in.ID] = cachedClient{key: key, client: client}
+	c.sizeLimiter(client)
 	return client, nil
+}
+
+// sizeLimiter sets the account's limiter to its real tier, once per
+// account and process; until then the default (Standard) applies.
+func (c *Clients) sizeLimiter(client *cvent.Client) {
+	if c.sized == nil {
+		c.sized = map[string]bool{}
+	}
+	if c.sized[client.ClientID()] {
+		return
+	}
+	c.sized[client.ClientID()] = true
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		tier, err := client.GetUsageTier(ctx)
+		if err != nil {
+			c.logger().Warn("could not read the Cvent usage tier; pacing at the default", "error", err)
+			return
+		}
+		c.Limiters.Apply(client.ClientID(), *tier)
+		c.logger().Info("Cvent usage tier", "tier", tier.Name, "perSecond", tier.RateLimit, "burst", tier.BurstLimit, "perDay", tier.Quota)
+	}()
+}
+
+func (c *Clients) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.Default()
 }
 
 // CheckIns implements activities.CventAccounts.
@@ -110,23 +142,35 @@ func Classify(err error, attempt int) (activities.ErrorKind, time.Duration) {
 type checkInAPI struct{ c *cvent.Client }
 
 func (a checkInAPI) CheckIn(ctx context.Context, eventID string, items []activities.CheckIn) ([]activities.CheckInOutcome, error) {
+	res, err := a.c.CheckInAttendees(ctx, eventID, toCheckIns(items))
+	return toOutcomes(items, res), err
+}
+
+func (a checkInAPI) SessionCheckIn(ctx context.Context, sessionID string, items []activities.CheckIn) ([]activities.CheckInOutcome, error) {
+	res, err := a.c.SessionCheckIn(ctx, sessionID, toCheckIns(items))
+	return toOutcomes(items, res), err
+}
+
+func toCheckIns(items []activities.CheckIn) []cvent.CheckIn {
 	body := make([]cvent.CheckIn, len(items))
 	for i, it := range items {
 		body[i] = cvent.CheckIn{ID: it.AttendeeID, CheckIn: it.At.UTC().Truncate(time.Second), Device: it.Device}
 	}
-	res, err := a.c.CheckInAttendees(ctx, eventID, body)
-	if err != nil {
-		return nil, err
-	}
+	return body
+}
+
+// toOutcomes reads a 207 answer; results come in request order, so an item
+// without an id is the request's item at that position.
+func toOutcomes(items []activities.CheckIn, res []cvent.ItemResult) []activities.CheckInOutcome {
 	out := make([]activities.CheckInOutcome, 0, len(res))
 	for i, r := range res {
 		id := r.ID()
 		if id == "" && i < len(items) {
-			id = items[i].AttendeeID // results come in request order
+			id = items[i].AttendeeID
 		}
 		out = append(out, activities.CheckInOutcome{AttendeeID: id, OK: r.OK(), Error: r.ErrorMessage()})
 	}
-	return out, nil
+	return out
 }
 
 func (a checkInAPI) CheckedIn(ctx context.Context, _ string, attendeeIDs []string) (map[string]bool, error) {

@@ -254,10 +254,10 @@ func (c *Client) EventQuestions(eventID string) *Pager[Question] {
 	return newPager[Question](c, "/event-questions", url.Values{"filter": {EventFilter(eventID)}}, "")
 }
 
-// Session is an agenda session.
+// Session is an agenda session (Cvent calls its name "title").
 type Session struct {
 	ID           string    `json:"id"`
-	Name         string    `json:"name"`
+	Name         string    `json:"title"`
 	Code         string    `json:"code,omitempty"`
 	Description  string    `json:"description,omitempty"`
 	Start        string    `json:"start,omitempty"`

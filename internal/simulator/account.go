@@ -217,6 +217,15 @@ func (s *Simulator) addGenerated(at time.Time) *Attendee {
 	return a
 }
 
+// Questions returns the event's registration questions (id, text).
+func (s *Simulator) Questions() [][2]string {
+	out := make([][2]string, len(s.questions))
+	for i, q := range s.questions {
+		out[i] = [2]string{q.ID, q.Text}
+	}
+	return out
+}
+
 // Credentials the token endpoint accepts.
 func (s *Simulator) Credentials() (clientID, clientSecret string) {
 	return s.cfg.ClientID, s.cfg.ClientSecret
@@ -301,6 +310,17 @@ func (s *Simulator) CheckIns() map[string]int {
 	defer s.mu.Unlock()
 	out := make(map[string]int, len(s.checkIns))
 	for k, v := range s.checkIns {
+		out[k] = v
+	}
+	return out
+}
+
+// SessionCheckIns returns how many times each "session/attendee" pair was checked in.
+func (s *Simulator) SessionCheckIns() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.sessionCheck))
+	for k, v := range s.sessionCheck {
 		out[k] = v
 	}
 	return out

@@ -539,9 +539,9 @@ func (s *Simulator) sessionList(w http.ResponseWriter, r *http.Request) {
 	var items []any
 	s.mu.Lock()
 	for _, se := range s.sessions {
-		items = append(items, map[string]any{"id": se.ID, "name": se.Name, "code": se.Code, "description": se.Description,
+		items = append(items, map[string]any{"id": se.ID, "title": se.Name, "code": se.Code, "description": se.Description,
 			"start": se.Start.Format(time.RFC3339), "end": se.End.Format(time.RFC3339), "event": map[string]any{"id": s.event.ID},
-			"lastModified": se.LastModified.UTC().Format(time.RFC3339)})
+			"status": "Active", "lastModified": se.LastModified.UTC().Format(time.RFC3339)})
 	}
 	s.mu.Unlock()
 	s.simpleList(w, r, "sessions", items)

@@ -42,6 +42,9 @@ func loadValidator(path string) (*validator, error) {
 	if len(doc.Servers) == 0 {
 		return nil, fmt.Errorf("%s declares no servers", path)
 	}
+	for _, ref := range doc.Components.Schemas {
+		dropDottedRequired(ref, map[*openapi3.Schema]bool{})
+	}
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		return nil, fmt.Errorf("route %s: %w", path, err)
@@ -128,3 +131,35 @@ type bodyReader struct{ *bytes.Reader }
 func (bodyReader) Close() error { return nil }
 
 func nopCloser(b []byte) bodyReader { return bodyReader{bytes.NewReader(b)} }
+
+// dropDottedRequired removes "required" entries that name a nested path
+// (the session schema requires "event.id" beside "event"): JSON Schema reads
+// that as a property literally called "event.id", which no Cvent answer has.
+// This one defect of the spec is mended in memory; nothing else is changed.
+func dropDottedRequired(ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool) {
+	if ref == nil || ref.Value == nil || seen[ref.Value] {
+		return
+	}
+	sc := ref.Value
+	seen[sc] = true
+	kept := sc.Required[:0]
+	for _, r := range sc.Required {
+		if !strings.Contains(r, ".") {
+			kept = append(kept, r)
+		}
+	}
+	sc.Required = kept
+	for _, sub := range sc.AllOf {
+		dropDottedRequired(sub, seen)
+	}
+	for _, sub := range sc.OneOf {
+		dropDottedRequired(sub, seen)
+	}
+	for _, sub := range sc.AnyOf {
+		dropDottedRequired(sub, seen)
+	}
+	for _, p := range sc.Properties {
+		dropDottedRequired(p, seen)
+	}
+	dropDottedRequired(sc.Items, seen)
+}

@@ -140,17 +140,22 @@ func (s *Store) RecordActivity(ctx context.Context, integrationID string, cfg *p
 			return fmt.Errorf("record participation: %w", err)
 		}
 		for key, secs := range sessionWatch {
-			_, err := tx.ExecContext(ctx, `
+			var due bool
+			err := tx.QueryRowxContext(ctx, `
 				INSERT INTO session_participation AS sp (integration_id, invitee_id, session_id, watched_seconds, due_at)
 				VALUES ($1, $2, $3, $4, CASE WHEN $6 > 0 AND $4 >= $6 THEN $5::timestamptz END)
 				ON CONFLICT (integration_id, invitee_id, session_id) DO UPDATE SET
 					watched_seconds = sp.watched_seconds + $4,
 					due_at = CASE WHEN sp.due_at IS NOT NULL THEN sp.due_at
 						WHEN $6 > 0 AND sp.watched_seconds + $4 >= $6 THEN $5::timestamptz END,
-					updated_at = now()`,
-				integrationID, key[0], key[1], secs, now, cfg.SessionMinutes*60)
+					updated_at = now()
+				RETURNING sp.due_at IS NOT NULL AND sp.status = 'pending'`,
+				integrationID, key[0], key[1], secs, now, cfg.SessionMinutes*60).Scan(&due)
 			if err != nil {
 				return fmt.Errorf("record session participation: %w", err)
+			}
+			if due {
+				out.DueNow++
 			}
 		}
 		return nil
@@ -277,4 +282,53 @@ func (s *Store) IntegrationsWithDueParticipation(ctx context.Context, now time.T
 		return nil, fmt.Errorf("integrations with due participation: %w", err)
 	}
 	return ids, nil
+}
+
+// SessionCheckIn is one attendee due for check-in to one session.
+type SessionCheckIn struct {
+	InviteeID string       `db:"invitee_id"`
+	SessionID string       `db:"session_id"`
+	DueAt     sql.NullTime `db:"due_at"`
+}
+
+// ClaimDueSessions claims up to limit due session check-ins of one session
+// (the one with the oldest due attendee), as ClaimDue does for the event.
+// Claims left by a crashed run are included: a session check-in repeated
+// after a crash sets the same state again in Cvent.
+func (s *Store) ClaimDueSessions(ctx context.Context, integrationID, batchID string, now time.Time, limit int) ([]SessionCheckIn, error) {
+	var out []SessionCheckIn
+	err := s.db.SelectContext(ctx, &out, `
+		WITH first AS (
+			SELECT session_id FROM session_participation
+			WHERE integration_id = $1 AND status IN ('pending', 'sending') AND due_at <= $3
+			ORDER BY due_at LIMIT 1)
+		UPDATE session_participation sp SET status = 'sending', batch_id = $2, updated_at = now()
+		WHERE (sp.integration_id, sp.invitee_id, sp.session_id) IN (
+			SELECT integration_id, invitee_id, session_id FROM session_participation
+			WHERE integration_id = $1 AND session_id = (SELECT session_id FROM first)
+			  AND status IN ('pending', 'sending') AND due_at <= $3
+			ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+		RETURNING sp.invitee_id, sp.session_id, sp.due_at`, integrationID, batchID, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim due session check-ins: %w", err)
+	}
+	return out, nil
+}
+
+// RecordSessionOutcomes stores Cvent's answers for session check-ins.
+func (s *Store) RecordSessionOutcomes(ctx context.Context, integrationID, sessionID string, outcomes []WriteOutcome) error {
+	ids, statuses, errs := make([]string, len(outcomes)), make([]string, len(outcomes)), make([]string, len(outcomes))
+	for i, o := range outcomes {
+		ids[i], statuses[i], errs[i] = o.InviteeID, o.Status, o.Error
+	}
+	_, err := s.db.ExecContext(ctx, `
+		UPDATE session_participation p SET status = u.status, last_error = u.err, updated_at = now(),
+			written_at = CASE WHEN u.status = 'written' THEN now() ELSE p.written_at END
+		FROM unnest($3::text[], $4::text[], $5::text[]) AS u(invitee, status, err)
+		WHERE p.integration_id = $1 AND p.session_id = $2 AND p.invitee_id = u.invitee`,
+		integrationID, sessionID, pq.StringArray(ids), pq.StringArray(statuses), pq.StringArray(errs))
+	if err != nil {
+		return fmt.Errorf("record session check-ins: %w", err)
+	}
+	return nil
 }
