@@ -11,6 +11,7 @@ import (
 
 	"github.com/cventsync/cventsync/internal/cvent"
 	"github.com/cventsync/cventsync/internal/ingest"
+	"github.com/cventsync/cventsync/internal/mapping"
 	"github.com/cventsync/cventsync/internal/store"
 )
 
@@ -75,14 +76,9 @@ func (c *Cvent) PollAttendees(ctx context.Context, in *PollInput) (*PollResult, 
 		if !ok {
 			break
 		}
-		fetchedAt := time.Now()
-		var applied *ingest.Result
-		err = c.Store.Apply(ctx, func(ctx context.Context, tx *store.Tx) error {
-			applied, err = ingest.ApplyREST(ctx, tx, integ.ID, cfg, page, fetchedAt)
-			return err
-		})
+		applied, err := c.applyPage(ctx, integ.ID, cfg, page)
 		if err != nil {
-			return nil, fmt.Errorf("apply polled attendees: %w", err)
+			return nil, err
 		}
 		res.Fetched += len(page)
 		res.Written += applied.Written
@@ -98,6 +94,21 @@ func (c *Cvent) PollAttendees(ctx context.Context, in *PollInput) (*PollResult, 
 		return nil, err
 	}
 	return res, nil
+}
+
+// applyPage applies one page of REST attendees in its own transaction.
+func (c *Cvent) applyPage(ctx context.Context, integrationID string, cfg *mapping.Config, page []cvent.Attendee) (*ingest.Result, error) {
+	fetchedAt := time.Now()
+	var applied *ingest.Result
+	err := c.Store.Apply(ctx, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		applied, err = ingest.ApplyREST(ctx, tx, integrationID, cfg, page, fetchedAt)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("apply REST attendees: %w", err)
+	}
+	return applied, nil
 }
 
 // ResyncPageInput continues a full re-sync from a page token.
@@ -142,13 +153,9 @@ func (c *Cvent) ResyncPages(ctx context.Context, in *ResyncPageInput) (*ResyncPa
 			out.Finished = true
 			break
 		}
-		fetchedAt := time.Now()
-		var applied *ingest.Result
-		if err := c.Store.Apply(ctx, func(ctx context.Context, tx *store.Tx) error {
-			applied, err = ingest.ApplyREST(ctx, tx, integ.ID, cfg, page, fetchedAt)
-			return err
-		}); err != nil {
-			return nil, fmt.Errorf("apply re-synced attendees: %w", err)
+		applied, err := c.applyPage(ctx, integ.ID, cfg, page)
+		if err != nil {
+			return nil, err
 		}
 		out.Done += len(page)
 		out.Written += applied.Written

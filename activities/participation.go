@@ -197,23 +197,12 @@ func (p *Participation) writeSessions(ctx context.Context, integrationID string,
 			}
 			return fmt.Errorf("session check-in: %w", err)
 		}
-		byID := map[string]CheckInOutcome{}
-		for _, o := range outcomes {
-			byID[strings.ToLower(o.AttendeeID)] = o
-		}
-		records := make([]store.WriteOutcome, len(claimed))
+		ids := make([]string, len(claimed))
 		for j, c := range claimed {
-			o, ok := byID[c.InviteeID]
-			switch {
-			case !ok:
-				records[j] = store.WriteOutcome{InviteeID: c.InviteeID, Status: store.ParticipationPending}
-			case o.OK:
-				records[j] = store.WriteOutcome{InviteeID: c.InviteeID, Status: store.ParticipationWritten}
-				res.SessionWritten++
-			default:
-				records[j] = store.WriteOutcome{InviteeID: c.InviteeID, Status: store.ParticipationFailed, Error: o.Error}
-			}
+			ids[j] = c.InviteeID
 		}
+		records, written, _ := outcomeRecords(ids, outcomes)
+		res.SessionWritten += written
 		if err := p.Store.RecordSessionOutcomes(context.WithoutCancel(ctx), integrationID, claimed[0].SessionID, records); err != nil {
 			return err
 		}
@@ -232,26 +221,38 @@ func (p *Participation) send(ctx context.Context, integrationID string, api Chec
 	if err != nil {
 		return p.callFailed(ctx, integrationID, claimed, err, res)
 	}
+	ids := make([]string, len(claimed))
+	for i, c := range claimed {
+		ids[i] = c.InviteeID
+	}
+	records, written, failed := outcomeRecords(ids, outcomes)
+	res.Written += written
+	res.Failed += failed
+	return p.Store.RecordWriteOutcomes(context.WithoutCancel(ctx), integrationID, records)
+}
+
+// outcomeRecords turns Cvent's per-item answers into what is stored for
+// each attendee sent. One Cvent did not answer for was not done: retry it.
+func outcomeRecords(inviteeIDs []string, outcomes []CheckInOutcome) (records []store.WriteOutcome, written, failed int) {
 	byID := make(map[string]CheckInOutcome, len(outcomes))
 	for _, o := range outcomes {
 		byID[strings.ToLower(o.AttendeeID)] = o
 	}
-	records := make([]store.WriteOutcome, len(claimed))
-	for i, c := range claimed {
-		o, ok := byID[c.InviteeID]
+	records = make([]store.WriteOutcome, len(inviteeIDs))
+	for i, id := range inviteeIDs {
+		o, ok := byID[id]
 		switch {
 		case !ok:
-			// Cvent answered for others but not this one: it was not done; retry.
-			records[i] = store.WriteOutcome{InviteeID: c.InviteeID, Status: store.ParticipationPending, Error: "no answer from Cvent for this attendee"}
+			records[i] = store.WriteOutcome{InviteeID: id, Status: store.ParticipationPending, Error: "no answer from Cvent for this attendee"}
 		case o.OK:
-			records[i] = store.WriteOutcome{InviteeID: c.InviteeID, Status: store.ParticipationWritten}
-			res.Written++
+			records[i] = store.WriteOutcome{InviteeID: id, Status: store.ParticipationWritten}
+			written++
 		default:
-			records[i] = store.WriteOutcome{InviteeID: c.InviteeID, Status: store.ParticipationFailed, Error: o.Error}
-			res.Failed++
+			records[i] = store.WriteOutcome{InviteeID: id, Status: store.ParticipationFailed, Error: o.Error}
+			failed++
 		}
 	}
-	return p.Store.RecordWriteOutcomes(context.WithoutCancel(ctx), integrationID, records)
+	return records, written, failed
 }
 
 // callFailed decides what a failed call means for the attendees it carried.

@@ -338,18 +338,28 @@ func (s *Server) listAttendees(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"attendees": out})
 }
 
+// loadAttendee loads the attendee named in the path, answering 404 or 500
+// itself when it cannot.
+func (s *Server) loadAttendee(c *gin.Context, in *store.Integration) (*directory.Attendee, bool) {
+	a, err := s.opts.Store.GetAttendee(c, in.ID, c.Param("inviteeId"))
+	if errors.Is(err, store.ErrNotFound) {
+		abort(c, http.StatusNotFound, "no attendee with invitee id "+c.Param("inviteeId"))
+		return nil, false
+	}
+	if err != nil {
+		s.internalError(c, "load attendee", err)
+		return nil, false
+	}
+	return a, true
+}
+
 func (s *Server) getAttendee(c *gin.Context) {
 	in, ok := s.loadIntegration(c)
 	if !ok {
 		return
 	}
-	a, err := s.opts.Store.GetAttendee(c, in.ID, c.Param("inviteeId"))
-	if errors.Is(err, store.ErrNotFound) {
-		abort(c, http.StatusNotFound, "no attendee with invitee id "+c.Param("inviteeId"))
-		return
-	}
-	if err != nil {
-		s.internalError(c, "get attendee", err)
+	a, ok := s.loadAttendee(c, in)
+	if !ok {
 		return
 	}
 	out := []attendeeJSON{toAttendeeJSON(a)}

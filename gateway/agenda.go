@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/cventsync/cventsync/internal/directory"
 	"github.com/cventsync/cventsync/internal/ingest"
 	"github.com/cventsync/cventsync/internal/mapping"
-	"github.com/cventsync/cventsync/internal/store"
 )
 
 type agendaSessionJSON struct {
@@ -61,13 +59,8 @@ func (s *Server) attendeeAgenda(c *gin.Context) {
 	if !ok {
 		return
 	}
-	a, err := s.opts.Store.GetAttendee(c, in.ID, c.Param("inviteeId"))
-	if errors.Is(err, store.ErrNotFound) {
-		abort(c, http.StatusNotFound, "no attendee with invitee id "+c.Param("inviteeId"))
-		return
-	}
-	if err != nil {
-		s.internalError(c, "get attendee", err)
+	a, ok := s.loadAttendee(c, in)
+	if !ok {
 		return
 	}
 	cfg, err := ingest.MappingConfig(in.Settings)

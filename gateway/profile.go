@@ -45,13 +45,8 @@ func (s *Server) editAttendee(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusBadRequest, errorBody{Error: strings.Join(problems, "; "), Details: problems})
 		return
 	}
-	att, err := s.opts.Store.GetAttendee(c, in.ID, c.Param("inviteeId"))
-	if errors.Is(err, store.ErrNotFound) {
-		abort(c, http.StatusNotFound, "no attendee with invitee id "+c.Param("inviteeId"))
-		return
-	}
-	if err != nil {
-		s.internalError(c, "load attendee", err)
+	att, ok := s.loadAttendee(c, in)
+	if !ok {
 		return
 	}
 	current := map[string]string{"firstName": att.FirstName, "lastName": att.LastName, "email": att.Email,
