@@ -245,10 +245,8 @@ func (p *Plan) write(ctx context.Context, tx *store.Tx, d Delivery) error {
 		if len(ids) <= MaxListedInvitees {
 			res.InviteeIDs = ids
 		}
-		for _, id := range sortedKeys(p.Agendas) {
-			if err := tx.ReplaceAgenda(ctx, d.IntegrationID, id, p.Agendas[id], p.sourceTime); err != nil {
-				return err
-			}
+		if err := tx.ReplaceAgendas(ctx, d.IntegrationID, p.Agendas, p.sourceTime); err != nil {
+			return err
 		}
 	case len(p.Sessions) > 0:
 		n, err := tx.UpsertSessions(ctx, p.Sessions)
@@ -331,11 +329,8 @@ func ApplyRESTSessions(ctx context.Context, tx *store.Tx, integrationID string, 
 		return nil, err
 	}
 	res.Written, res.Stale = n, len(records)-n
-	agendas := mapping.AgendasFromEnrollment(enrollments)
-	for _, id := range sortedKeys(agendas) {
-		if err := tx.ReplaceAgenda(ctx, integrationID, id, agendas[id], at); err != nil {
-			return nil, err
-		}
+	if err := tx.ReplaceAgendas(ctx, integrationID, mapping.AgendasFromEnrollment(enrollments), at); err != nil {
+		return nil, err
 	}
 	return res, nil
 }

@@ -58,41 +58,67 @@ func (t *Tx) SetSessionSpeakers(ctx context.Context, integrationID, sessionID st
 
 // UpsertAgenda writes agenda entries, newest wins per attendee and session.
 func (t *Tx) UpsertAgenda(ctx context.Context, entries []directory.AgendaEntry) (int, error) {
-	written := 0
-	for _, e := range entries {
-		res, err := t.tx.ExecContext(ctx, `
-			INSERT INTO agenda (integration_id, invitee_id, session_id, registered, source_time)
-			VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (integration_id, invitee_id, session_id) DO UPDATE SET
-				registered = EXCLUDED.registered, source_time = EXCLUDED.source_time, updated_at = now()
-			WHERE agenda.source_time <= EXCLUDED.source_time`,
-			e.IntegrationID, e.InviteeID, e.SessionID, e.Registered, e.SourceTime)
-		if err != nil {
-			return written, fmt.Errorf("upsert agenda %s/%s: %w", e.InviteeID, e.SessionID, err)
-		}
-		n, _ := res.RowsAffected()
-		written += int(n)
+	if len(entries) == 0 {
+		return 0, nil
 	}
-	return written, nil
+	// One statement for the whole batch: a manual sync carries an agenda
+	// entry for most of its thousands of attendees. The newest entry per
+	// key wins inside the batch, as one statement cannot write a row twice.
+	latest := map[[3]string]directory.AgendaEntry{}
+	for _, e := range entries {
+		k := [3]string{e.IntegrationID, e.InviteeID, e.SessionID}
+		if old, ok := latest[k]; !ok || !e.SourceTime.Before(old.SourceTime) {
+			latest[k] = e
+		}
+	}
+	n := len(latest)
+	integ, inv, ses, src := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	reg := make([]bool, 0, n)
+	for _, e := range latest {
+		integ, inv, ses = append(integ, e.IntegrationID), append(inv, e.InviteeID), append(ses, e.SessionID)
+		reg, src = append(reg, e.Registered), append(src, e.SourceTime.UTC().Format(time.RFC3339Nano))
+	}
+	res, err := t.tx.ExecContext(ctx, `
+		INSERT INTO agenda (integration_id, invitee_id, session_id, registered, source_time)
+		SELECT u.integ, u.inv, u.ses, u.reg, u.src::timestamptz
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::text[]) AS u(integ, inv, ses, reg, src)
+		ON CONFLICT (integration_id, invitee_id, session_id) DO UPDATE SET
+			registered = EXCLUDED.registered, source_time = EXCLUDED.source_time, updated_at = now()
+		WHERE agenda.source_time <= EXCLUDED.source_time`,
+		pq.StringArray(integ), pq.StringArray(inv), pq.StringArray(ses), pq.BoolArray(reg), pq.StringArray(src))
+	if err != nil {
+		return 0, fmt.Errorf("upsert %d agenda entries: %w", n, err)
+	}
+	written, _ := res.RowsAffected()
+	return int(written), nil
 }
 
-// ReplaceAgenda makes sessionIDs an attendee's whole agenda as of
-// sourceTime (a manual sync lists every session): listed sessions are
-// registered, every other stored one becomes a tombstone, unless newer.
-func (t *Tx) ReplaceAgenda(ctx context.Context, integrationID, inviteeID string, sessionIDs []string, sourceTime time.Time) error {
-	if sessionIDs == nil {
-		sessionIDs = []string{}
+// ReplaceAgendas makes each attendee's listed sessions their whole agenda
+// as of sourceTime (a manual sync lists every session): listed sessions are
+// registered, every other stored one becomes a tombstone, unless newer. Two
+// statements for all attendees.
+func (t *Tx) ReplaceAgendas(ctx context.Context, integrationID string, agendas map[string][]string, sourceTime time.Time) error {
+	if len(agendas) == 0 {
+		return nil
 	}
-	_, err := t.tx.ExecContext(ctx, `UPDATE agenda SET registered = false, source_time = $4, updated_at = now()
-		WHERE integration_id = $1 AND invitee_id = $2 AND registered AND NOT (session_id = ANY($3))
-		AND source_time <= $4`, integrationID, inviteeID, pq.StringArray(sessionIDs), sourceTime)
+	invitees := make([]string, 0, len(agendas))
+	var pairInv, pairSes []string
+	var entries []directory.AgendaEntry
+	for inv, sessions := range agendas {
+		invitees = append(invitees, inv)
+		for _, sid := range sessions {
+			pairInv, pairSes = append(pairInv, inv), append(pairSes, sid)
+			entries = append(entries, directory.AgendaEntry{IntegrationID: integrationID, InviteeID: inv, SessionID: sid,
+				Registered: true, SourceTime: sourceTime})
+		}
+	}
+	_, err := t.tx.ExecContext(ctx, `UPDATE agenda a SET registered = false, source_time = $3, updated_at = now()
+		WHERE a.integration_id = $1 AND a.invitee_id = ANY($2) AND a.registered AND a.source_time <= $3
+		AND NOT EXISTS (SELECT 1 FROM unnest($4::text[], $5::text[]) AS n(inv, ses)
+			WHERE n.inv = a.invitee_id AND n.ses = a.session_id)`,
+		integrationID, pq.StringArray(invitees), sourceTime, pq.StringArray(pairInv), pq.StringArray(pairSes))
 	if err != nil {
-		return wrap("clear agenda", err)
-	}
-	entries := make([]directory.AgendaEntry, len(sessionIDs))
-	for i, sid := range sessionIDs {
-		entries[i] = directory.AgendaEntry{IntegrationID: integrationID, InviteeID: inviteeID, SessionID: sid,
-			Registered: true, SourceTime: sourceTime}
+		return wrap("clear agendas", err)
 	}
 	_, err = t.UpsertAgenda(ctx, entries)
 	return err
