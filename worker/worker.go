@@ -42,15 +42,25 @@ func New(c client.Client, taskQueue string, deps Deps) sdkworker.Worker {
 	return w
 }
 
-// Register registers every workflow and activity on r; tests use it with the
-// SDK's test environment too.
-func Register(r sdkworker.Registry, deps Deps) {
+// WorkflowRegistry is where workflows are registered: a worker, or a
+// replayer in tests.
+type WorkflowRegistry interface {
+	RegisterWorkflowWithOptions(w interface{}, options workflow.RegisterOptions)
+}
+
+// RegisterWorkflows registers every workflow under its stable name.
+func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.Delivery, workflow.RegisterOptions{Name: "Delivery"})
 	r.RegisterWorkflowWithOptions(workflows.DeliveryBatch, workflow.RegisterOptions{Name: "DeliveryBatch"})
 	r.RegisterWorkflowWithOptions(workflows.Participation, workflow.RegisterOptions{Name: "Participation"})
 	r.RegisterWorkflowWithOptions(workflows.ContactUpdate, workflow.RegisterOptions{Name: "ContactUpdate"})
 	r.RegisterWorkflowWithOptions(workflows.Poll, workflow.RegisterOptions{Name: "Poll"})
 	r.RegisterWorkflowWithOptions(workflows.Resync, workflow.RegisterOptions{Name: "Resync"})
+}
+
+// Register registers every workflow and activity on r.
+func Register(r sdkworker.Registry, deps Deps) {
+	RegisterWorkflows(r)
 	r.RegisterActivity(&activities.Directory{Store: deps.Store, Accounts: deps.Cvent, Logger: deps.Logger})
 	r.RegisterActivity(&activities.Cvent{Store: deps.Store, Accounts: deps.Cvent, Logger: deps.Logger})
 	r.RegisterActivity(&activities.Participation{Store: deps.Store, Accounts: deps.Cvent, Classify: connection.Classify, Logger: deps.Logger})
