@@ -36,8 +36,7 @@ tools:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose) >/dev/null; \
 	  else echo "docker-compose is missing: apt-get install docker-compose (the compose test is skipped without it)"; fi; }
 
-test: temporal tools
-	go vet ./...
+test: temporal tools lint
 	go test $(GO_TEST_FLAGS) ./...
 
 unit:
@@ -45,7 +44,7 @@ unit:
 
 lint:
 	go vet ./...
-	go run go.temporal.io/sdk/contrib/tools/workflowcheck@latest ./workflows/...
+	go run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./workflows/...
 
 bench: temporal build
 	go run ./cmd/cventsync bench
