@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/cventsync/cventsync/internal/connection"
 	"github.com/cventsync/cventsync/internal/secret"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/workflows"
@@ -31,7 +32,10 @@ type Options struct {
 	MaxBodyBytes int64
 	// SecretBox seals Cvent client secrets before they are stored.
 	SecretBox *secret.Box
-	Logger    *slog.Logger
+	// Cvent, when set, lets the admin API read from an integration's Cvent
+	// account (the custom fields and questions in GET /fields).
+	Cvent  *connection.Clients
+	Logger *slog.Logger
 }
 
 // Server is the HTTP gateway.

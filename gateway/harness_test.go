@@ -100,7 +100,8 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	}
 	t.Cleanup(stopWorker)
 	gw := gateway.New(gateway.Options{Store: st, Temporal: c, TaskQueue: queue, AdminToken: adminToken,
-		PublicURL: "http://cventsync.test", MaxBodyBytes: opts.maxBodyBytes, SecretBox: box, Logger: log})
+		PublicURL: "http://cventsync.test", MaxBodyBytes: opts.maxBodyBytes, SecretBox: box, Logger: log,
+		Cvent: &connection.Clients{Box: box, Limiters: limiters, Logger: log}})
 	t.Cleanup(gw.Close)
 	srv := httptest.NewServer(gw.Handler())
 	t.Cleanup(srv.Close)

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cventsync/cventsync/internal/cvent"
 	"github.com/cventsync/cventsync/internal/cventpush"
 	"github.com/cventsync/cventsync/internal/directory"
 	"github.com/cventsync/cventsync/internal/ingest"
@@ -56,7 +58,7 @@ func (s *Server) listFields(c *gin.Context) {
 			fields[i].Sources = append(fields[i].Sources, "rest")
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{
+	answer := gin.H{
 		"personFields": person,
 		"cventFields":  fields,
 		"customFields": gin.H{
@@ -65,7 +67,44 @@ func (s *Server) listFields(c *gin.Context) {
 			"targets":   "a platform custom field name, person.firstName|lastName|company|title, or profile.<field>",
 		},
 		"mapping": cfg,
-	})
+	}
+	// With REST credentials, list the account's own custom fields and the
+	// event's questions, so they can be picked by id.
+	if s.opts.Cvent != nil {
+		if client, err := s.opts.Cvent.For(in); err == nil {
+			account, err := accountFields(c, client, in.CventEventID)
+			if err != nil {
+				answer["accountFieldsError"] = err.Error()
+			} else {
+				answer["accountFields"] = account
+			}
+		}
+	}
+	c.JSON(http.StatusOK, answer)
+}
+
+type accountFieldsJSON struct {
+	ContactCustomFields []cvent.CustomField `json:"contactCustomFields"`
+	Questions           []cvent.Question    `json:"questions"`
+}
+
+func accountFields(ctx context.Context, client *cvent.Client, eventID string) (*accountFieldsJSON, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	out := &accountFieldsJSON{ContactCustomFields: []cvent.CustomField{}, Questions: []cvent.Question{}}
+	for f, err := range client.ContactCustomFields().All(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("contact custom fields: %w", err)
+		}
+		out.ContactCustomFields = append(out.ContactCustomFields, f)
+	}
+	for q, err := range client.EventQuestions(eventID).All(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("event questions: %w", err)
+		}
+		out.Questions = append(out.Questions, q)
+	}
+	return out, nil
 }
 
 // previewRequest is the optional wrapper of a preview body: a payload and a

@@ -141,6 +141,16 @@ func TestRESTAnswersSessionsAndAgendas(t *testing.T) {
 			t.Fatalf("delivery: %s %s", d.Status, d.Error)
 		}
 	}
+	// The fields list shows the account's questions, to pick by id.
+	var fields struct {
+		AccountFields struct {
+			Questions []struct{ ID string }
+		}
+	}
+	s.admin(http.MethodGet, "/api/v1/integrations/"+s.in.ID+"/fields", "", http.StatusOK, &fields)
+	if len(fields.AccountFields.Questions) != 2 || fields.AccountFields.Questions[0].ID != question {
+		t.Errorf("account questions in /fields: %+v", fields.AccountFields)
+	}
 	for _, a := range s.sim.Attendees() {
 		var got struct{ CustomFields map[string]string }
 		s.admin(http.MethodGet, "/api/v1/integrations/"+s.in.ID+"/attendees/"+a.ID, "", http.StatusOK, &got)

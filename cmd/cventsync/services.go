@@ -147,6 +147,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 	gw := gateway.New(gateway.Options{
 		Store: st, Temporal: c, TaskQueue: cfg.TaskQueue, AdminToken: cfg.AdminToken,
 		PublicURL: cfg.Public(), MaxBodyBytes: cfg.MaxBodyBytes, SecretBox: box, Logger: log,
+		Cvent: &connection.Clients{Box: box, Limiters: &cvent.Limiters{}, Logger: log},
 	})
 	defer gw.Close()
 	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second}

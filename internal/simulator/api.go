@@ -521,7 +521,7 @@ func (s *Simulator) customFieldList(w http.ResponseWriter, r *http.Request) {
 	var items []any
 	if strings.Contains(strings.ToLower(f), "'contact'") {
 		for _, c := range s.customFields {
-			items = append(items, map[string]any{"id": c.ID, "name": c.Name, "category": "Contact", "type": "SingleLineText"})
+			items = append(items, map[string]any{"id": c.ID, "name": c.Name, "code": strings.ToUpper(strings.ReplaceAll(c.Name, " ", "_")), "category": "Contact", "type": "Open Ended Text - One Line"})
 		}
 	}
 	s.simpleList(w, r, "customfields"+f, items)
