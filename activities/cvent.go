@@ -49,13 +49,9 @@ const pollOverlap = time.Minute
 // new registrants appear, changes land, cancellations lose access — also
 // those whose webhook was lost.
 func (c *Cvent) PollAttendees(ctx context.Context, in *PollInput) (*PollResult, error) {
-	integ, client, err := c.client(ctx, in.IntegrationID)
+	integ, client, cfg, err := c.withMapping(ctx, in.IntegrationID)
 	if err != nil {
 		return nil, err
-	}
-	cfg, err := ingest.MappingConfig(integ.Settings)
-	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadSettings", err)
 	}
 	watermark, err := c.Store.Watermark(ctx, integ.ID)
 	if err != nil {
@@ -132,13 +128,9 @@ type ResyncPageResult struct {
 // applies them, and records progress. The workflow carries the page token,
 // so a re-sync resumes where it stopped after a crash.
 func (c *Cvent) ResyncPages(ctx context.Context, in *ResyncPageInput) (*ResyncPageResult, error) {
-	integ, client, err := c.client(ctx, in.IntegrationID)
+	integ, client, cfg, err := c.withMapping(ctx, in.IntegrationID)
 	if err != nil {
 		return nil, err
-	}
-	cfg, err := ingest.MappingConfig(integ.Settings)
-	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadSettings", err)
 	}
 	out := &ResyncPageResult{Token: in.Token, Done: in.Done, Written: in.Written}
 	pager := client.Attendees(cvent.ListOptions{Filter: cvent.EventFilter(integ.CventEventID), Limit: 200, Token: in.Token})
@@ -184,6 +176,19 @@ type FinishResyncInput struct {
 // FinishResync records the end of a re-sync.
 func (c *Cvent) FinishResync(ctx context.Context, in *FinishResyncInput) error {
 	return c.Store.FinishResync(ctx, in.ResyncID, in.Status, in.Error)
+}
+
+// withMapping is client plus the integration's mapping settings.
+func (c *Cvent) withMapping(ctx context.Context, integrationID string) (*store.Integration, *cvent.Client, *mapping.Config, error) {
+	integ, client, err := c.client(ctx, integrationID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cfg, err := ingest.MappingConfig(integ.Settings)
+	if err != nil {
+		return nil, nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadSettings", err)
+	}
+	return integ, client, cfg, nil
 }
 
 func (c *Cvent) client(ctx context.Context, integrationID string) (*store.Integration, *cvent.Client, error) {
