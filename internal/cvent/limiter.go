@@ -38,9 +38,20 @@ func (l *Limiters) For(clientID string) *rate.Limiter {
 	if t.RateLimit == 0 {
 		t = Tiers["Standard"]
 	}
-	lim := rate.NewLimiter(rate.Limit(t.RateLimit), max(1, int(t.BurstLimit)))
+	r, burst := paced(t)
+	lim := rate.NewLimiter(r, burst)
 	l.all[clientID] = lim
 	return lim
+}
+
+// Margin is the share of the tier's rate cventsync uses. Calls leave at
+// the limiter's pace but reach Cvent with network jitter; running a little
+// under the limit (and one under the burst) keeps a jittered pair of calls
+// from meeting an empty bucket at Cvent.
+const Margin = 0.9
+
+func paced(t UsageTier) (rate.Limit, int) {
+	return rate.Limit(t.RateLimit * Margin), max(1, int(t.BurstLimit)-1)
 }
 
 // Apply resizes an account's limiter to its real tier (from GetUsageTier).
@@ -49,6 +60,7 @@ func (l *Limiters) Apply(clientID string, t UsageTier) {
 		return
 	}
 	lim := l.For(clientID)
-	lim.SetLimit(rate.Limit(t.RateLimit))
-	lim.SetBurst(max(1, int(t.BurstLimit)))
+	r, burst := paced(t)
+	lim.SetLimit(r)
+	lim.SetBurst(burst)
 }
