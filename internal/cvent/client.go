@@ -30,13 +30,22 @@ const (
 	BaseSandbox = "https://api-platform-sandbox.cvent.com/ea"
 )
 
-// BaseURLFor picks the host for a region ("na" or "eu") and environment
-// ("sandbox" or "production").
+// Regions and environments for Config.
+const (
+	RegionNA              = "na"
+	RegionEU              = "eu"
+	EnvironmentSandbox    = "sandbox"
+	EnvironmentProduction = "production"
+)
+
+// BaseURLFor picks the host for a region (RegionNA or RegionEU) and
+// environment (EnvironmentSandbox or EnvironmentProduction). Cvent's sandbox
+// has one host for every region.
 func BaseURLFor(region, environment string) string {
 	switch {
-	case strings.EqualFold(environment, "sandbox"):
+	case strings.EqualFold(environment, EnvironmentSandbox):
 		return BaseSandbox
-	case strings.EqualFold(region, "eu"):
+	case strings.EqualFold(region, RegionEU):
 		return BaseEU
 	default:
 		return BaseNA
@@ -48,8 +57,8 @@ type Config struct {
 	ClientID     string
 	ClientSecret string
 	Scope        string // optional, space separated
-	Region       string // "na" or "eu"
-	Environment  string // "sandbox" or "production"
+	Region       string // RegionNA (default) or RegionEU
+	Environment  string // EnvironmentProduction (default) or EnvironmentSandbox
 	// BaseURL overrides Region and Environment, e.g. a simulator's ".../ea".
 	BaseURL    string
 	HTTPClient *http.Client

@@ -17,6 +17,9 @@ type Error struct {
 	Message string            `json:"message"`
 	Target  string            `json:"target,omitempty"`
 	Details []json.RawMessage `json:"details,omitempty"`
+	// ResetAt is set on a daily-quota 429 ("Limit Exceeded"): the next
+	// 00:00 UTC, before which no call of the account can succeed.
+	ResetAt time.Time `json:"-"`
 	network bool
 }
 
@@ -33,6 +36,9 @@ func (e *Error) Error() string {
 	if e.Target != "" {
 		b.WriteString(" (" + e.Target + ")")
 	}
+	if !e.ResetAt.IsZero() {
+		b.WriteString("; the daily API quota is spent until it resets at " + e.ResetAt.Format(time.RFC3339))
+	}
 	return b.String()
 }
 
@@ -45,7 +51,16 @@ func decodeError(resp *http.Response) error {
 			e.Message = http.StatusText(resp.StatusCode)
 		}
 	}
+	if isDailyLimit(e) {
+		e.ResetAt = nextMidnightUTC(time.Now())
+	}
 	return e
+}
+
+// isDailyLimit tells the daily quota's 429 from the per-second one: Cvent
+// gives both the same status and only the message differs.
+func isDailyLimit(e *Error) bool {
+	return e.Status == http.StatusTooManyRequests && strings.Contains(strings.ToLower(e.Message), "limit exceeded")
 }
 
 // Kind is how a failed call must be handled.
@@ -86,7 +101,7 @@ func ClassifyAt(err error, attempt int, now time.Time) (Kind, time.Duration) {
 		return Transient, 0
 	}
 	switch {
-	case e.Status == http.StatusTooManyRequests && strings.Contains(strings.ToLower(e.Message), "limit exceeded"):
+	case isDailyLimit(e):
 		return LimitExceeded, untilMidnightUTC(now)
 	case e.Status == http.StatusTooManyRequests:
 		return TooManyRequests, Backoff(attempt)
@@ -108,8 +123,9 @@ func Backoff(attempt int) time.Duration {
 	return min(d, 16*time.Second)
 }
 
-func untilMidnightUTC(now time.Time) time.Duration {
+func nextMidnightUTC(now time.Time) time.Time {
 	now = now.UTC()
-	next := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC)
-	return next.Sub(now)
+	return time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC)
 }
+
+func untilMidnightUTC(now time.Time) time.Duration { return nextMidnightUTC(now).Sub(now) }

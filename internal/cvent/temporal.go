@@ -2,6 +2,7 @@ package cvent
 
 import (
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -30,8 +31,11 @@ func ToTemporal(err error, attempt int) error {
 		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeTooManyRequests,
 			temporal.ApplicationErrorOptions{NextRetryDelay: jitter(wait), Cause: err})
 	case LimitExceeded:
-		return temporal.NewApplicationErrorWithOptions(
-			err.Error()+": Cvent's daily API quota is spent; retrying after it resets at 00:00 UTC", ErrTypeLimitExceeded,
+		msg := err.Error()
+		if !strings.Contains(msg, "resets at") {
+			msg += "; the daily API quota is spent until it resets at 00:00 UTC"
+		}
+		return temporal.NewApplicationErrorWithOptions(msg, ErrTypeLimitExceeded,
 			temporal.ApplicationErrorOptions{NextRetryDelay: wait + jitter(time.Minute), Cause: err})
 	default:
 		return err
