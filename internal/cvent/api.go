@@ -81,13 +81,21 @@ func (o ListOptions) query() url.Values {
 	if !o.After.IsZero() {
 		q.Set("after", o.After.UTC().Format(time.RFC3339))
 	}
-	if o.Expand != "" {
-		q.Set("expand", o.Expand)
-	}
+	setExpand(q, o.Expand)
 	if o.Limit > 0 {
 		q.Set("limit", itoa(min(o.Limit, 200)))
 	}
 	return q
+}
+
+// setExpand sends "a,b" as expand=a&expand=b: the attendee endpoints declare
+// expand as an exploded array, so a comma-joined value is one unknown name.
+func setExpand(q url.Values, expand string) {
+	for _, e := range strings.Split(expand, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			q.Add("expand", e)
+		}
+	}
 }
 
 // EventFilter is the filter for one event's records.
@@ -113,9 +121,7 @@ func (c *Client) Attendees(o ListOptions) *Pager[Attendee] {
 func (c *Client) GetAttendee(ctx context.Context, id, expand string) (*Attendee, error) {
 	var a Attendee
 	q := url.Values{}
-	if expand != "" {
-		q.Set("expand", expand)
-	}
+	setExpand(q, expand)
 	_, err := c.do(ctx, "GET", "/attendees/"+url.PathEscape(id), q, nil, &a)
 	return &a, err
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -323,4 +324,85 @@ func TestCheckInMultiStatusAndPatchContact(t *testing.T) {
 	if c["title"] != "CTO" || c["firstName"] != as[1].FirstName {
 		t.Errorf("PATCH must change only the sent field: %v", c)
 	}
+}
+
+// Every call the client makes, with the options cventsync uses, is answered
+// by the simulator in strict OpenAPI mode: a request or answer that broke
+// Cvent's spec would fail here (as a 500) and in newEnv's violation check.
+func TestEveryCallConformsToTheSpec(t *testing.T) {
+	e := newEnv(t, simulator.Config{Seed: 10, Attendees: 30}, nil)
+	ctx := context.Background()
+	ev := e.sim.EventID()
+	as := e.sim.Attendees()
+	count := func(name string, n int, err error) {
+		t.Helper()
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		} else if n == 0 {
+			t.Errorf("%s: nothing listed", name)
+		}
+	}
+	n, err := drain(ctx, e.client.Attendees(cvent.ListOptions{Filter: cvent.EventFilter(ev) + " and status eq 'Accepted'",
+		Expand: "answers.question,registrationType", After: time.Now().Add(-48 * time.Hour), Limit: 7}))
+	count("attendees", n, err)
+	n, err = drain(ctx, e.client.Attendees(cvent.ListOptions{Filter: cvent.IDsFilter(idsOf(as, 60))}))
+	count("attendees by POST /attendees/filter", n, err)
+	if e.sim.Calls()["POST /attendees/filter"] == 0 {
+		t.Error("a long filter did not go to POST /attendees/filter")
+	}
+	if _, err := e.client.GetAttendee(ctx, strings.ToUpper(as[0].ID), "answers.question"); err != nil {
+		t.Errorf("attendee by its webhook (upper-case) id: %v", err)
+	}
+	if _, err := e.client.GetEvent(ctx, ev); err != nil {
+		t.Errorf("event: %v", err)
+	}
+	if c, err := e.client.GetContact(ctx, as[0].ContactID); err != nil || c["email"] != as[0].Email {
+		t.Errorf("contact: %v %v", c, err)
+	}
+	n, err = drain(ctx, e.client.RegistrationTypes(ev))
+	count("registration types", n, err)
+	n, err = drain(ctx, e.client.ContactCustomFields())
+	count("contact custom fields", n, err)
+	n, err = drain(ctx, e.client.EventQuestions(ev))
+	count("questions", n, err)
+	n, err = drain(ctx, e.client.Sessions(ev))
+	count("sessions", n, err)
+	n, err = drain(ctx, e.client.SessionEnrollment(ev))
+	count("enrollment", n, err)
+	tier, err := e.client.GetUsageTier(ctx)
+	if err != nil || tier.RateLimit <= 0 || tier.Quota <= 0 {
+		t.Errorf("usage tier: %+v %v", tier, err)
+	}
+	now := time.Now().UTC()
+	if res, err := e.client.SessionCheckIn(ctx, e.sim.Sessions()[0].ID, []cvent.CheckIn{{ID: as[0].ID, CheckIn: now}}); err != nil || len(res) != 1 || !res[0].OK() {
+		t.Errorf("session check-in: %+v %v", res, err)
+	}
+	if _, err := e.client.CheckInAttendees(ctx, ev, []cvent.CheckIn{{ID: as[1].ID, CheckIn: now}}); err != nil {
+		t.Errorf("check-in: %v", err)
+	}
+	if err := e.client.DeleteCheckIn(ctx, ev, as[1].ID); err != nil {
+		t.Errorf("delete check-in: %v", err)
+	}
+	if a, _ := e.sim.Attendee(as[1].ID); a.CheckedIn {
+		t.Error("check-in was not undone")
+	}
+}
+
+func idsOf(as []simulator.Attendee, n int) []string {
+	ids := make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		ids = append(ids, as[i%len(as)].ID)
+	}
+	return ids
+}
+
+func drain[T any](ctx context.Context, p *cvent.Pager[T]) (int, error) {
+	n := 0
+	for _, err := range p.All(ctx) {
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }

@@ -305,6 +305,12 @@ func (s *Simulator) attendeeJSON(a *Attendee, expand string) map[string]any {
 	return out
 }
 
+// expandOf reads expand both as Cvent declares it (repeated) and
+// comma-joined, as some clients send it.
+func expandOf(r *http.Request) string {
+	return strings.Join(r.URL.Query()["expand"], ",")
+}
+
 func regTypeID(name string) string {
 	return fmt.Sprintf("00000000-0000-4000-8000-%012x", len(name)*7919+int(name[0]))
 }
@@ -320,7 +326,7 @@ func (s *Simulator) listAttendees(w http.ResponseWriter, r *http.Request) {
 		cventError(w, http.StatusBadRequest, "Unsupported filter: "+f.invalid, "filter")
 		return
 	}
-	expand := r.URL.Query().Get("expand")
+	expand := expandOf(r)
 	s.mu.Lock()
 	ids := append([]string(nil), s.order...)
 	sort.SliceStable(ids, func(i, j int) bool {
@@ -346,7 +352,7 @@ func (s *Simulator) getAttendee(w http.ResponseWriter, r *http.Request) {
 	a, ok := s.attendees[strings.ToLower(r.PathValue("id"))]
 	var body map[string]any
 	if ok {
-		body = s.attendeeJSON(a, r.URL.Query().Get("expand"))
+		body = s.attendeeJSON(a, expandOf(r))
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -507,7 +513,8 @@ func (s *Simulator) simpleList(w http.ResponseWriter, r *http.Request, key strin
 func (s *Simulator) registrationTypes(w http.ResponseWriter, r *http.Request) {
 	var items []any
 	for _, name := range s.regTypes {
-		items = append(items, map[string]any{"id": regTypeID(name), "name": name})
+		items = append(items, map[string]any{"id": regTypeID(name), "name": name, "openForRegistration": true,
+			"code": strings.ToUpper(strings.ReplaceAll(name, " ", "")), "virtual": false, "event": map[string]any{"id": s.event.ID}})
 	}
 	s.simpleList(w, r, "regtypes", items)
 }
