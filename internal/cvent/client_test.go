@@ -406,3 +406,35 @@ func drain[T any](ctx context.Context, p *cvent.Pager[T]) (int, error) {
 	}
 	return n, nil
 }
+
+// Tokens that die long before their announced expires_in: each call meets a
+// 401, refreshes once and succeeds; a second 401 in a row is not retried.
+func TestTokenDyingBeforeExpiresIn(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 5, 25, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	e := newEnv(t, simulator.Config{Seed: 11, Attendees: 1, Now: clock}, nil)
+	e.sim.SetFaults(simulator.Faults{TokenLifetime: time.Second})
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if _, err := e.client.GetEvent(ctx, e.sim.EventID()); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		advance(2 * time.Second)
+	}
+	calls := e.sim.Calls()
+	if calls["POST /oauth2/token"] != 3 || calls["GET /events/{id}"] != 5 {
+		t.Errorf("want 3 tokens and 5 event calls (1 + 2×(401, retry)), got %v", calls)
+	}
+	// Credentials that stop working: the refresh itself fails, as a permanent error.
+	bad, err := cvent.New(cvent.Config{ClientID: "nobody", ClientSecret: "wrong", BaseURL: e.srv.URL + "/ea"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = bad.GetEvent(ctx, e.sim.EventID())
+	var ce *cvent.Error
+	if k, _ := cvent.Classify(err); k != cvent.Permanent || !errors.As(err, &ce) || ce.Status != 401 {
+		t.Errorf("bad credentials: %v (%v)", k, err)
+	}
+}

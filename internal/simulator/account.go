@@ -29,9 +29,12 @@ type Config struct {
 	Sessions  int    // generated sessions; 0 = 5
 	// ClientID and ClientSecret the token endpoint accepts; generated when empty.
 	ClientID, ClientSecret string
-	// Tier is "Free", "Standard" or "Premium", or Custom when set.
+	// Tier is "Free", "Standard" or "Premium" (the default), or Custom when set.
 	Tier   string
 	Custom *Tier
+	// Accounts are further API credentials that see the same event, each
+	// with its own tier limits, as separate Cvent accounts would have.
+	Accounts []Account
 	// TokenTTL is the token lifetime announced and enforced; 3600 s when zero.
 	TokenTTL time.Duration
 	// OpenAPISpecPath, when set, checks every request and answer against it.
@@ -39,6 +42,13 @@ type Config struct {
 	// StrictOpenAPI answers 500 to a request or answer that breaks the spec.
 	StrictOpenAPI bool
 	Now           func() time.Time
+}
+
+// Account is one set of API credentials and its usage tier.
+type Account struct {
+	ClientID, ClientSecret string
+	Tier                   string // as Config.Tier
+	Custom                 *Tier
 }
 
 // Tier is a usage plan.
@@ -100,17 +110,25 @@ type Simulator struct {
 	regTypes     []string
 	customFields []struct{ ID, Name string }
 	questions    []struct{ ID, Text string }
-	tokens       map[string]time.Time
+	tokens       map[string]issued
+	secrets      map[string]string // client id → secret
+	stormUntil   time.Time         // 429 "Too Many Requests" to every call until then
 	pages        map[string]pageCursor
 	checkIns     map[string]int // attendee id → times checked in
 	sessionCheck map[string]int // "session/attendee" → times
 	contactPatch map[string]int // contact id → PATCH calls
 	calls        map[string]int // "METHOD /path-pattern" → calls
 	counters     counters
-	limits       limiter
+	limits       map[string]*limiter // client id → its tier's limits
 	faults       Faults
 	violations   []string
 	validator    *validator
+}
+
+// issued is a token the token endpoint handed out.
+type issued struct {
+	clientID string
+	expires  time.Time
 }
 
 type counters struct {
@@ -136,20 +154,20 @@ func New(cfg Config) *Simulator {
 		cfg.Sessions = 5
 	}
 	s := &Simulator{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
-		attendees: map[string]*Attendee{}, contacts: map[string]map[string]any{}, tokens: map[string]time.Time{},
+		attendees: map[string]*Attendee{}, contacts: map[string]map[string]any{}, tokens: map[string]issued{},
+		secrets: map[string]string{}, limits: map[string]*limiter{},
 		pages: map[string]pageCursor{}, checkIns: map[string]int{}, sessionCheck: map[string]int{},
 		contactPatch: map[string]int{}, calls: map[string]int{}}
 	if s.cfg.ClientID == "" {
 		s.cfg.ClientID, s.cfg.ClientSecret = s.uuid(), s.uuid()
 	}
-	s.tier = tiers["Premium"]
-	if t, ok := tiers[cfg.Tier]; ok {
-		s.tier = t
+	s.tier = tierOf(cfg.Tier, cfg.Custom)
+	s.secrets[s.cfg.ClientID] = s.cfg.ClientSecret
+	s.limits[s.cfg.ClientID] = newLimiter(s.tier, cfg.Now)
+	for _, a := range cfg.Accounts {
+		s.secrets[a.ClientID] = a.ClientSecret
+		s.limits[a.ClientID] = newLimiter(tierOf(a.Tier, a.Custom), cfg.Now)
 	}
-	if cfg.Custom != nil {
-		s.tier = *cfg.Custom
-	}
-	s.limits = newLimiter(s.tier, cfg.Now)
 	s.event.ID = strings.ToLower(cfg.EventID)
 	if s.event.ID == "" {
 		s.event.ID = s.uuid()
@@ -168,6 +186,16 @@ func New(cfg Config) *Simulator {
 		s.addGenerated(cfg.Now().Add(-24 * time.Hour))
 	}
 	return s
+}
+
+func tierOf(name string, custom *Tier) Tier {
+	if custom != nil {
+		return *custom
+	}
+	if t, ok := tiers[name]; ok {
+		return t
+	}
+	return tiers["Premium"]
 }
 
 func (s *Simulator) uuid() string {
@@ -366,5 +394,7 @@ func (s *Simulator) Violations() []string {
 func (s *Simulator) ResetDay() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.limits.resetDay()
+	for _, l := range s.limits {
+		l.resetDay()
+	}
 }

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -76,8 +77,8 @@ func (s *Simulator) guard(h func(w http.ResponseWriter, r *http.Request)) func(w
 		s.mu.Lock()
 		f := s.faults
 		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		exp, ok := s.tokens[token]
-		valid := ok && s.cfg.Now().Before(exp)
+		tok, ok := s.tokens[token]
+		valid := ok && s.cfg.Now().Before(tok.expires)
 		s.counters.Total++
 		limited := ""
 		switch {
@@ -87,8 +88,10 @@ func (s *Simulator) guard(h func(w http.ResponseWriter, r *http.Request)) func(w
 		case f.TooManyRequests > 0:
 			s.faults.TooManyRequests--
 			limited = "Too Many Requests"
+		case s.cfg.Now().Before(s.stormUntil):
+			limited = "Too Many Requests"
 		default:
-			limited = s.limits.take()
+			limited = s.limits[tok.clientID].take()
 		}
 		switch limited {
 		case "Too Many Requests":
@@ -110,10 +113,13 @@ func (s *Simulator) guard(h func(w http.ResponseWriter, r *http.Request)) func(w
 		case fail:
 			cventError(w, failStatus, http.StatusText(failStatus), "")
 		default:
-			h(w, r)
+			h(w, r.WithContext(context.WithValue(r.Context(), accountKey{}, tok.clientID)))
 		}
 	}
 }
+
+// accountKey carries the calling account's client id to the endpoints.
+type accountKey struct{}
 
 func (s *Simulator) token(w http.ResponseWriter, r *http.Request) {
 	id, secret, ok := r.BasicAuth()
@@ -121,13 +127,17 @@ func (s *Simulator) token(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type"})
 		return
 	}
-	if !ok || id != s.cfg.ClientID || secret != s.cfg.ClientSecret || r.PostForm.Get("client_id") != id {
+	if want, known := s.secrets[id]; !ok || !known || secret != want || r.PostForm.Get("client_id") != id {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
 		return
 	}
 	s.mu.Lock()
 	tok := s.uuid()
-	s.tokens[tok] = s.cfg.Now().Add(s.cfg.TokenTTL)
+	life := s.cfg.TokenTTL
+	if l := s.faults.TokenLifetime; l > 0 && l < life {
+		life = l
+	}
+	s.tokens[tok] = issued{clientID: id, expires: s.cfg.Now().Add(life)}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int(s.cfg.TokenTTL / time.Second)})
 }
@@ -566,7 +576,11 @@ func (s *Simulator) enrollmentList(w http.ResponseWriter, r *http.Request) {
 	s.simpleList(w, r, "enrollment", items)
 }
 
-func (s *Simulator) usageTier(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"name": "API_Platform_" + s.tier.Name + "_Tier", "quota": s.tier.PerDay,
-		"burstLimit": s.tier.Burst, "rateLimit": s.tier.PerSecond})
+func (s *Simulator) usageTier(w http.ResponseWriter, r *http.Request) {
+	id, _ := r.Context().Value(accountKey{}).(string)
+	s.mu.Lock()
+	t := s.limits[id].tier
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"name": "API_Platform_" + t.Name + "_Tier", "quota": t.PerDay,
+		"burstLimit": t.Burst, "rateLimit": t.PerSecond})
 }

@@ -16,8 +16,8 @@ type limiter struct {
 	now    func() time.Time
 }
 
-func newLimiter(t Tier, now func() time.Time) limiter {
-	return limiter{tier: t, bucket: rate.NewLimiter(rate.Limit(t.PerSecond), max(1, t.Burst)), now: now}
+func newLimiter(t Tier, now func() time.Time) *limiter {
+	return &limiter{tier: t, bucket: rate.NewLimiter(rate.Limit(t.PerSecond), max(1, t.Burst)), now: now}
 }
 
 // take answers "" when the call may go ahead, or the 429 message.
@@ -52,6 +52,12 @@ type Faults struct {
 	RepeatPage bool
 	// TooManyRequests answers the next N calls with 429 "Too Many Requests".
 	TooManyRequests int
+	// TooManyRequestsFor answers every call with 429 "Too Many Requests"
+	// for this long from SetFaults (a 429 storm).
+	TooManyRequestsFor time.Duration
+	// TokenLifetime makes tokens issued from now on stop working after this
+	// long, while the token answer still announces the configured lifetime.
+	TokenLifetime time.Duration
 	// LimitExceeded answers every call with 429 "Limit Exceeded" while set.
 	LimitExceeded bool
 	// BreakResponses drops a required field from attendee answers, to prove
@@ -64,8 +70,12 @@ func (s *Simulator) SetFaults(f Faults) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if f.ExpireTokens {
-		s.tokens = map[string]time.Time{}
+		s.tokens = map[string]issued{}
 		f.ExpireTokens = false
+	}
+	s.stormUntil = time.Time{}
+	if f.TooManyRequestsFor > 0 {
+		s.stormUntil = s.cfg.Now().Add(f.TooManyRequestsFor)
 	}
 	s.faults = f
 }

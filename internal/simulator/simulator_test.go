@@ -129,3 +129,79 @@ func TestGenerationIsDeterministic(t *testing.T) {
 		t.Errorf("status mix: %v", statuses)
 	}
 }
+
+func tokenFor(t *testing.T, srv *httptest.Server, id, secret string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/ea/oauth2/token",
+		strings.NewReader(url.Values{"grant_type": {"client_credentials"}, "client_id": {id}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("token for %s: %d %v", id, resp.StatusCode, err)
+	}
+	return tok.AccessToken
+}
+
+// A 429 storm lasts its duration on the simulator's clock, then ends.
+func TestTooManyRequestsStorm(t *testing.T) {
+	now := time.Date(2026, 5, 25, 12, 0, 0, 0, time.UTC)
+	s := New(Config{Seed: 3, Attendees: 1, Now: func() time.Time { return now }})
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	tok := token(t, srv, s)
+	s.SetFaults(Faults{TooManyRequestsFor: 10 * time.Second})
+	statuses := func() []int {
+		var out []int
+		for i := 0; i < 3; i++ {
+			out = append(out, get(t, srv, tok, "/usage/tier").StatusCode)
+		}
+		return out
+	}
+	if got := statuses(); got[0] != 429 || got[1] != 429 || got[2] != 429 {
+		t.Fatalf("during the storm: %v", got)
+	}
+	now = now.Add(11 * time.Second)
+	if got := statuses(); got[0] != 200 || got[2] != 200 {
+		t.Fatalf("after the storm: %v", got)
+	}
+	if tmr, _ := s.RateLimited(); tmr != 3 {
+		t.Errorf("429s counted: %d", tmr)
+	}
+}
+
+// Each account has its own tier: one account spending its quota leaves the
+// other untouched, and /usage/tier answers the caller's tier.
+func TestAccountsHaveTheirOwnLimits(t *testing.T) {
+	now := time.Date(2026, 5, 25, 12, 0, 0, 0, time.UTC)
+	s := New(Config{Seed: 4, Attendees: 1, Custom: &Tier{Name: "Tiny", PerSecond: 100, Burst: 100, PerDay: 2},
+		Accounts: []Account{{ClientID: "second", ClientSecret: "s3cret", Tier: "Free"}}, Now: func() time.Time { return now }})
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	first, second := token(t, srv, s), tokenFor(t, srv, "second", "s3cret")
+	for i := 0; i < 2; i++ {
+		get(t, srv, first, "/usage/tier")
+	}
+	if resp := get(t, srv, first, "/usage/tier"); resp.StatusCode != 429 {
+		t.Fatalf("first account past its quota: %d", resp.StatusCode)
+	}
+	resp := get(t, srv, second, "/usage/tier")
+	var tier struct {
+		Name      string  `json:"name"`
+		RateLimit float64 `json:"rateLimit"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tier); err != nil || resp.StatusCode != 200 || tier.RateLimit != 2 || !strings.Contains(tier.Name, "Free") {
+		t.Fatalf("second account: %d %+v %v", resp.StatusCode, tier, err)
+	}
+	s.ResetDay()
+	if resp := get(t, srv, first, "/usage/tier"); resp.StatusCode != 200 {
+		t.Errorf("after ResetDay: %d", resp.StatusCode)
+	}
+}
