@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -436,5 +437,48 @@ func TestTokenDyingBeforeExpiresIn(t *testing.T) {
 	var ce *cvent.Error
 	if k, _ := cvent.Classify(err); k != cvent.Permanent || !errors.As(err, &ce) || ce.Status != 401 {
 		t.Errorf("bad credentials: %v (%v)", k, err)
+	}
+}
+
+// Incremental pulls: after= returns only what changed since, and the status
+// filter narrows it; ids from webhooks (upper case) match REST ids.
+func TestIncrementalPullWithAfterAndStatus(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 5, 25, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	e := newEnv(t, simulator.Config{Seed: 12, Attendees: 40, Now: clock}, nil)
+	ctx := context.Background()
+	mark := clock()
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	added := e.sim.AddAttendee(simulator.Attendee{ID: "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE", FirstName: "Ines", LastName: "Berg", Email: "ines@fabrikam.example"})
+	waitlisted := e.sim.AddAttendee(simulator.Attendee{FirstName: "Noah", Status: "Waitlisted"})
+	cancelled, _ := e.sim.Cancel(e.sim.Attendees()[0].ID)
+
+	cases := []struct {
+		filter string
+		want   []string
+	}{
+		{cvent.EventFilter(e.sim.EventID()), []string{added.ID, waitlisted.ID, cancelled.ID}},
+		{cvent.EventFilter(strings.ToUpper(e.sim.EventID())) + " and status eq 'Accepted'", []string{added.ID}},
+		{cvent.EventFilter(e.sim.EventID()) + " and status eq 'Cancelled'", []string{cancelled.ID}},
+	}
+	for _, c := range cases {
+		var got []string
+		for a, err := range e.client.Attendees(cvent.ListOptions{Filter: c.filter, After: mark}).All(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, a.ID)
+		}
+		slices.Sort(got)
+		slices.Sort(c.want)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s after %v: got %v, want %v", c.filter, mark, got, c.want)
+		}
+	}
+	if added.ID != "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee" {
+		t.Errorf("the simulator must keep REST ids lower case, got %s", added.ID)
 	}
 }

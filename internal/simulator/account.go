@@ -13,7 +13,9 @@ package simulator
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -277,6 +279,51 @@ func (s *Simulator) Register(n int) []Attendee {
 		out[i] = *a
 	}
 	return out
+}
+
+// AddAttendee stores a registrant as given; ids, status (Accepted),
+// registration type, confirmation number and dates are filled in when
+// empty. It returns the stored copy.
+func (s *Simulator) AddAttendee(a Attendee) Attendee {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.Now()
+	a.ID, a.ContactID, a.PrimaryID = strings.ToLower(a.ID), strings.ToLower(a.ContactID), strings.ToLower(a.PrimaryID)
+	if a.ID == "" {
+		a.ID = s.uuid()
+	}
+	if a.ContactID == "" {
+		a.ContactID = s.uuid()
+	}
+	if a.Status == "" {
+		a.Status = "Accepted"
+	}
+	if a.RegistrationType == "" {
+		a.RegistrationType = s.regTypes[0]
+	}
+	if a.ConfirmationNumber == "" {
+		a.ConfirmationNumber = fmt.Sprintf("C%010d", len(s.order)+1)
+	}
+	if a.RegisteredAt.IsZero() {
+		a.RegisteredAt = now
+	}
+	a.LastModified = now
+	a.CustomFields, a.Answers = maps.Clone(a.CustomFields), maps.Clone(a.Answers)
+	if a.CustomFields == nil {
+		a.CustomFields = map[string]string{}
+	}
+	if a.Answers == nil {
+		a.Answers = map[string]string{}
+	}
+	a.Sessions = slices.Clone(a.Sessions)
+	stored := a
+	if _, exists := s.attendees[a.ID]; !exists {
+		s.order = append(s.order, a.ID)
+	}
+	s.attendees[a.ID] = &stored
+	s.contacts[a.ContactID] = map[string]any{"id": a.ContactID, "firstName": a.FirstName, "lastName": a.LastName,
+		"email": a.Email, "company": a.Company, "title": a.Title}
+	return a
 }
 
 // Update changes an attendee with fn and bumps its lastModified.

@@ -288,8 +288,8 @@ func (s *Simulator) page(w http.ResponseWriter, r *http.Request, key string, lim
 func (s *Simulator) attendeeJSON(a *Attendee, expand string) map[string]any {
 	out := map[string]any{
 		"id": a.ID, "event": map[string]any{"id": s.event.ID}, "confirmationNumber": a.ConfirmationNumber,
-		"contact": map[string]any{"id": a.ContactID, "firstName": a.FirstName, "lastName": a.LastName, "email": a.Email,
-			"company": a.Company, "title": a.Title},
+		"contact": nonEmpty(map[string]any{"id": a.ContactID, "firstName": a.FirstName, "lastName": a.LastName, "email": a.Email,
+			"company": a.Company, "title": a.Title}),
 		"status": a.Status, "registrationType": map[string]any{"id": regTypeID(a.RegistrationType), "name": a.RegistrationType},
 		"guest": a.Guest, "checkedIn": a.CheckedIn, "registeredAt": a.RegisteredAt.UTC().Format(time.RFC3339),
 		"created": a.RegisteredAt.UTC().Format(time.RFC3339), "lastModified": a.LastModified.UTC().Format(time.RFC3339Nano),
@@ -313,6 +313,17 @@ func (s *Simulator) attendeeJSON(a *Attendee, expand string) map[string]any {
 		out["guest"] = "not a boolean"
 	}
 	return out
+}
+
+// nonEmpty drops empty strings: REST leaves unset fields out (several have
+// minLength 1 in the spec), unlike webhooks, which send "".
+func nonEmpty(m map[string]any) map[string]any {
+	for k, v := range m {
+		if v == "" {
+			delete(m, k)
+		}
+	}
+	return m
 }
 
 // expandOf reads expand both as Cvent declares it (repeated) and
@@ -389,7 +400,7 @@ func (s *Simulator) getContact(w http.ResponseWriter, r *http.Request) {
 		cventError(w, http.StatusNotFound, "Contact not found", "id")
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, nonEmpty(c))
 }
 
 // patchContact changes only the fields sent.
@@ -429,7 +440,7 @@ func (s *Simulator) patchContact(w http.ResponseWriter, r *http.Request) {
 		cventError(w, http.StatusNotFound, "Contact not found", "id")
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, nonEmpty(out))
 }
 
 type checkInItem struct {
