@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -21,12 +20,9 @@ import (
 // specPath finds shared/cvent/openapi.yaml beside the repository.
 func specPath(t *testing.T) string {
 	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "cvent", "openapi.yaml"))
+	p, err := simulator.FindSpec(".")
 	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("Cvent's OpenAPI spec is missing at %s: %v", p, err)
+		t.Fatalf("Cvent's OpenAPI spec is missing: %v", err)
 	}
 	return p
 }

@@ -1,14 +1,3 @@
-// Package simulator is an in-memory Cvent: an account with an event,
-// generated attendees, contacts, sessions, registration types, custom fields
-// and questions; the REST endpoints cventsync uses, with Cvent's shapes, paging,
-// tier limits and 429 bodies; fault injection; and a webhook sender that posts
-// Cvent's envelope with its quirks. Tests start it in-process with httptest;
-// `cventsync simulate` serves it for people trying cventsync without a Cvent
-// sandbox. When shared/cvent/openapi.yaml is given, every request and answer
-// is checked against it.
-//
-//	sim := simulator.New(simulator.Config{Seed: 1, Attendees: 1000})
-//	srv := httptest.NewServer(sim.Handler()) // API base: srv.URL + "/ea"
 package simulator
 
 import (

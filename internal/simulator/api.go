@@ -46,7 +46,11 @@ func (s *Simulator) Handler() http.Handler {
 	if s.cfg.OpenAPISpecPath != "" {
 		v, err := loadValidator(s.cfg.OpenAPISpecPath)
 		if err != nil {
+			// Recorded, not fatal: the simulator still serves, and a test
+			// that checks Violations sees why nothing was validated.
+			s.mu.Lock()
 			s.violations = append(s.violations, "openapi: "+err.Error())
+			s.mu.Unlock()
 		} else {
 			s.validator = v
 			h = s.validate(mux)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -162,4 +164,28 @@ func dropDottedRequired(ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool)
 		dropDottedRequired(p, seen)
 	}
 	dropDottedRequired(sc.Items, seen)
+}
+
+// FindSpec looks for Cvent's openapi.yaml where this project keeps it: in
+// shared/cvent beside the repository, found by walking up from dir to the
+// directory holding go.mod. It reports os.ErrNotExist when there is none.
+func FindSpec(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("find openapi.yaml: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Join(dir, "..", "shared", "cvent", "openapi.yaml")
+			if _, err := os.Stat(p); err != nil {
+				return "", fmt.Errorf("find openapi.yaml: %w", err)
+			}
+			return filepath.Clean(p), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("find openapi.yaml: no go.mod above the working directory: %w", os.ErrNotExist)
+		}
+		dir = parent
+	}
 }

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +12,8 @@ import (
 
 func spec(t *testing.T) string {
 	t.Helper()
-	p, _ := filepath.Abs(filepath.Join("..", "..", "..", "shared", "cvent", "openapi.yaml"))
-	if _, err := os.Stat(p); err != nil {
+	p, err := FindSpec(".")
+	if err != nil {
 		t.Fatalf("Cvent's OpenAPI spec is missing: %v", err)
 	}
 	return p
