@@ -281,12 +281,17 @@ func (s *Simulator) page(w http.ResponseWriter, r *http.Request, key string, lim
 		}
 		paging["nextToken"] = next
 	}
+	broken := s.faults.BreakResponses
 	s.mu.Unlock()
 	data := items[offset:end]
 	if data == nil {
 		data = []any{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"paging": paging, "data": data})
+	body := map[string]any{"paging": paging, "data": data}
+	if broken {
+		delete(body, "paging") // required by every paginated answer
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Simulator) attendeeJSON(a *Attendee, expand string) map[string]any {

@@ -60,7 +60,8 @@ type Faults struct {
 	TokenLifetime time.Duration
 	// LimitExceeded answers every call with 429 "Limit Exceeded" while set.
 	LimitExceeded bool
-	// BreakResponses drops a required field from attendee answers, to prove
+	// BreakResponses makes attendee answers carry a string for the boolean
+	// guest and list answers lack the required paging object, to prove
 	// the OpenAPI check catches a wrong shape.
 	BreakResponses bool
 }

@@ -72,6 +72,16 @@ func TestOpenAPICatchesAWrongShape(t *testing.T) {
 	if len(v) != 1 || !strings.Contains(v[0], "guest") {
 		t.Fatalf("violations: %v", v)
 	}
+	if resp := get(t, srv, tok, "/sessions"); resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("a list without its required paging got through with %d", resp.StatusCode)
+	}
+	if v := s.Violations(); len(v) != 2 || !strings.Contains(v[1], "paging") {
+		t.Fatalf("violations: %v", v)
+	}
+	s.SetFaults(Faults{})
+	if resp := get(t, srv, tok, "/sessions"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a correct list was refused: %d %v", resp.StatusCode, s.Violations())
+	}
 	// A request that breaks the spec is caught too.
 	if resp := get(t, srv, tok, "/attendees?limit=abc"); resp.StatusCode != http.StatusInternalServerError {
 		t.Errorf("bad request parameter: %d", resp.StatusCode)
