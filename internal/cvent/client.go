@@ -1,7 +1,24 @@
 // Package cvent is a client for Cvent's REST API: OAuth2 client credentials,
 // paging, Cvent's error body and rate limits, and the typed calls cventsync
-// needs (attendees, contacts, check-in, sessions, registration types, custom
-// fields, questions, usage tier). See shared/cvent/FACTS.md.
+// needs. See shared/cvent/FACTS.md.
+//
+// New(Config) makes a Client for one account; its token is cached, renewed a
+// minute before expiry, refreshed by one caller at a time, and a 401 renews
+// it once and retries once. Every request waits on Config.Limiter: take it
+// from a process-wide Limiters registry (one limiter per client id, sized by
+// Apply from GetUsageTier) so all callers of an account share the pace.
+//
+// Lists return a *Pager (Next page by page, or All as an iter.Seq2;
+// TotalCount, and Token to resume): Attendees (ListOptions: filter, after,
+// expand, limit; long filters go to POST /attendees/filter),
+// RegistrationTypes, ContactCustomFields, EventQuestions, Sessions,
+// SessionEnrollment. Single calls: GetEvent, GetAttendee, GetContact,
+// PatchContact, CheckInAttendees (≤100, per-item ItemResult from the 207),
+// DeleteCheckIn, SessionCheckIn, GetUsageTier.
+//
+// Failures are *Error; Classify says Permanent, Transient, TooManyRequests
+// (with Cvent's backoff) or LimitExceeded (until 00:00 UTC, Error.ResetAt),
+// and ToTemporal turns that into Temporal's retry decision.
 package cvent
 
 import (
