@@ -176,16 +176,13 @@ func planAttendees(ctx context.Context, d Delivery, p *Plan, items []cventpush.A
 		}
 	}
 	ids := sortedKeys(latest)
-	existing, err := lookup(ctx, ids)
+	stored, err := storedBy(ctx, lookup, ids)
 	if err != nil {
 		return err
 	}
 	p.Attendees = make([]directory.Attendee, 0, len(ids))
 	for _, id := range ids {
-		var old *directory.Attendee
-		if e, ok := existing[id]; ok {
-			old = &e
-		}
+		old := stored(id)
 		item := &items[latest[id]]
 		if mapping.Skip(d.Mapping, item, old) {
 			res.Skipped++
@@ -212,19 +209,30 @@ func planSubstitutions(ctx context.Context, d Delivery, p *Plan, items []cventpu
 		byID[items[i].InviteeID()] = i
 	}
 	ids := sortedKeys(byID)
-	existing, err := lookup(ctx, ids)
+	stored, err := storedBy(ctx, lookup, ids)
 	if err != nil {
 		return err
 	}
 	p.Attendees = make([]directory.Attendee, 0, len(ids))
 	for _, id := range ids {
-		var old *directory.Attendee
-		if e, ok := existing[id]; ok {
-			old = &e
-		}
-		p.Attendees = append(p.Attendees, mapping.FromSubstitution(d.Mapping, d.IntegrationID, &items[byID[id]], old, p.sourceTime))
+		p.Attendees = append(p.Attendees, mapping.FromSubstitution(d.Mapping, d.IntegrationID, &items[byID[id]], stored(id), p.sourceTime))
 	}
 	return nil
+}
+
+// storedBy loads the stored records of ids and returns a getter that gives
+// nil for an attendee not stored yet.
+func storedBy(ctx context.Context, lookup Lookup, ids []string) (func(id string) *directory.Attendee, error) {
+	existing, err := lookup(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return func(id string) *directory.Attendee {
+		if e, ok := existing[id]; ok {
+			return &e
+		}
+		return nil
+	}, nil
 }
 
 // write applies the plan in tx and fills in the result's counts.

@@ -22,6 +22,16 @@ func spec(t *testing.T) string {
 func token(t *testing.T, srv *httptest.Server, s *Simulator) string {
 	t.Helper()
 	id, secret := s.Credentials()
+	tok, expiresIn, status := requestToken(t, srv, id, secret)
+	if tok == "" || expiresIn != 3600 {
+		t.Fatalf("token answer: %d %q expires_in %d", status, tok, expiresIn)
+	}
+	return tok
+}
+
+// requestToken asks the token endpoint as Cvent's clients do.
+func requestToken(t *testing.T, srv *httptest.Server, id, secret string) (accessToken string, expiresIn, status int) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/ea/oauth2/token",
 		strings.NewReader(url.Values{"grant_type": {"client_credentials"}, "client_id": {id}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -35,10 +45,8 @@ func token(t *testing.T, srv *httptest.Server, s *Simulator) string {
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int    `json:"expires_in"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" || tok.ExpiresIn != 3600 {
-		t.Fatalf("token answer: %+v %v", tok, err)
-	}
-	return tok.AccessToken
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	return tok.AccessToken, tok.ExpiresIn, resp.StatusCode
 }
 
 func get(t *testing.T, srv *httptest.Server, tok, path string) *http.Response {
@@ -140,22 +148,11 @@ func TestGenerationIsDeterministic(t *testing.T) {
 
 func tokenFor(t *testing.T, srv *httptest.Server, id, secret string) string {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/ea/oauth2/token",
-		strings.NewReader(url.Values{"grant_type": {"client_credentials"}, "client_id": {id}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(id, secret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	tok, _, status := requestToken(t, srv, id, secret)
+	if tok == "" {
+		t.Fatalf("token for %s: %d", id, status)
 	}
-	defer resp.Body.Close()
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		t.Fatalf("token for %s: %d %v", id, resp.StatusCode, err)
-	}
-	return tok.AccessToken
+	return tok
 }
 
 // A 429 storm lasts its duration on the simulator's clock, then ends.
