@@ -11,13 +11,13 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
 	"github.com/cventsync/cventsync/gateway"
 	"github.com/cventsync/cventsync/internal/config"
 	"github.com/cventsync/cventsync/internal/connection"
 	"github.com/cventsync/cventsync/internal/cvent"
 	"github.com/cventsync/cventsync/internal/store"
+	"github.com/cventsync/cventsync/internal/temporalconn"
 	"github.com/cventsync/cventsync/worker"
 )
 
@@ -36,17 +36,12 @@ func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 	return st, nil
 }
 
-func temporalOptions(cfg *config.Config, log *slog.Logger) client.Options {
-	addr := cfg.TemporalAddress
-	if addr == "" {
-		addr = client.DefaultHostPort
-	}
-	return client.Options{
-		HostPort:  addr,
-		Namespace: cfg.TemporalNamespace,
-		// Temporal's own chatter goes at warn and above; our logs carry the story.
-		Logger: tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-	}
+// temporalOptions builds the Temporal client options from the configuration:
+// address, namespace, TLS and API key (see internal/temporalconn). Callers
+// pass quietLogger(log): Temporal's own chatter goes at warn and above; our
+// logs carry the story.
+func temporalOptions(cfg *config.Config, log *slog.Logger) (client.Options, error) {
+	return temporalconn.Options(temporalconn.FromConfig(cfg), log)
 }
 
 func newMigrateCmd(cfg *config.Config) *cobra.Command {
@@ -82,9 +77,13 @@ func newWorkerCmd(cfg *config.Config) *cobra.Command {
 }
 
 func runWorker(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) error {
-	c, err := client.DialContext(ctx, temporalOptions(cfg, quietLogger(log)))
+	opts, err := temporalOptions(cfg, quietLogger(log))
 	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
+		return fmt.Errorf("temporal client: %w", err)
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s (%s): %w", opts.HostPort, temporalconn.FromConfig(cfg).Security(), err)
 	}
 	defer c.Close()
 	if err := worker.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
@@ -99,7 +98,7 @@ func runWorker(ctx context.Context, cfg *config.Config, st *store.Store, log *sl
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	log.Info("worker running", "taskQueue", cfg.TaskQueue, "temporal", cfg.TemporalAddress)
+	log.Info("worker running", "taskQueue", cfg.TaskQueue, "temporal", opts.HostPort, "temporalSecurity", temporalconn.FromConfig(cfg).Security())
 	<-ctx.Done()
 	w.Stop()
 	return nil
@@ -131,7 +130,11 @@ func newGatewayCmd(cfg *config.Config) *cobra.Command {
 // address once the listener is open.
 func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger, ready chan<- string) error {
 	// Lazy: the gateway must accept and store webhooks even while Temporal is down.
-	c, err := client.NewLazyClient(temporalOptions(cfg, quietLogger(log)))
+	opts, err := temporalOptions(cfg, quietLogger(log))
+	if err != nil {
+		return fmt.Errorf("temporal client: %w", err)
+	}
+	c, err := client.NewLazyClient(opts)
 	if err != nil {
 		return fmt.Errorf("temporal client: %w", err)
 	}

@@ -28,6 +28,18 @@ type Config struct {
 	DataDir      string `env:"CVENTSYNC_DATA_DIR" envDefault:".data"`
 	TemporalBin  string `env:"CVENTSYNC_TEMPORAL_BIN"`
 	TemporalUI   string `env:"CVENTSYNC_TEMPORAL_UI_URL"`
+
+	// Connection security for a production Temporal cluster or Temporal
+	// Cloud; all unset means plaintext, as the local dev server expects.
+	// internal/temporalconn turns these into client options.
+	TemporalTLS           bool   `env:"TEMPORAL_TLS"`             // TLS with the system roots, even without the settings below
+	TemporalTLSCert       string `env:"TEMPORAL_TLS_CERT"`        // path to the PEM client certificate (mTLS)
+	TemporalTLSKey        string `env:"TEMPORAL_TLS_KEY"`         // path to its PEM private key
+	TemporalTLSCertData   string `env:"TEMPORAL_TLS_CERT_DATA"`   // the PEM client certificate itself, instead of a path
+	TemporalTLSKeyData    string `env:"TEMPORAL_TLS_KEY_DATA"`    // the PEM private key itself, instead of a path
+	TemporalTLSCA         string `env:"TEMPORAL_TLS_CA"`          // path to PEM CA certificates that verify the server
+	TemporalTLSServerName string `env:"TEMPORAL_TLS_SERVER_NAME"` // name the server certificate must carry
+	TemporalAPIKey        string `env:"TEMPORAL_API_KEY"`         // Temporal Cloud API key; implies TLS
 }
 
 // Load reads the environment.
