@@ -12,6 +12,7 @@ import (
 	"github.com/cventsync/cventsync/internal/cvent"
 	"github.com/cventsync/cventsync/internal/ingest"
 	"github.com/cventsync/cventsync/internal/mapping"
+	"github.com/cventsync/cventsync/internal/schedules"
 	"github.com/cventsync/cventsync/internal/store"
 )
 
@@ -28,9 +29,7 @@ type Cvent struct {
 }
 
 // PollInput names the integration to poll.
-type PollInput struct {
-	IntegrationID string
-}
+type PollInput = schedules.PollInput
 
 // PollResult says what a poll read and wrote.
 type PollResult struct {

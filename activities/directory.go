@@ -5,6 +5,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,9 @@ type Directory struct {
 	// Accounts, when set, fetches REST records for mappings that need them
 	// (registration question answers, REST-only fields).
 	Accounts RESTAccounts
+	// Notifier wakes a drainer as soon as a delivery of its integration is
+	// stored; without it the drainer looks every DrainPollInterval.
+	Notifier *store.Notifier
 	Logger   *slog.Logger
 }
 
@@ -41,9 +45,14 @@ type ApplyDeliveryResult = ingest.Result
 // cannot be applied; retrying cannot help.
 const ErrTypeMalformed = "MalformedDelivery"
 
-// ApplyDelivery loads a stored delivery and applies it, together with its
-// "processed" mark, in one transaction. Re-running it is harmless: records
-// only move forward in Cvent time.
+// ChunkItems is how many items of a large delivery one transaction applies.
+const ChunkItems = 1000
+
+// ApplyDelivery applies a stored delivery in chunks of ChunkItems, each in
+// its own transaction together with the progress it makes, heartbeating
+// after each. A retried attempt (another worker, after this one died)
+// resumes after the last committed chunk, so no item is applied twice and a
+// dead worker costs one heartbeat timeout, not the whole sync.
 func (d *Directory) ApplyDelivery(ctx context.Context, in *ApplyDeliveryInput) (*ApplyDeliveryResult, error) {
 	del, err := d.Store.GetDelivery(ctx, in.DeliveryID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -51,6 +60,11 @@ func (d *Directory) ApplyDelivery(ctx context.Context, in *ApplyDeliveryInput) (
 	}
 	if err != nil {
 		return nil, err
+	}
+	if del.Status != store.DeliveryReceived {
+		var done ingest.Result
+		_ = json.Unmarshal(del.Result, &done)
+		return &done, nil // applied (or given up) by an earlier attempt or run
 	}
 	integ, err := d.Store.GetIntegration(ctx, del.IntegrationID)
 	if err != nil {
@@ -60,28 +74,63 @@ func (d *Directory) ApplyDelivery(ctx context.Context, in *ApplyDeliveryInput) (
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadSettings", err)
 	}
-	// REST look-ups happen before the transaction: no Cvent call holds row locks.
+	env, err := cventpush.DecodeEnvelope(del.Body)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeMalformed, err)
+	}
+	raw, err := env.Items()
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeMalformed, err)
+	}
+	// REST look-ups happen before any transaction: no Cvent call holds row locks.
 	extras, err := d.restExtras(ctx, integ, cfg, del.Body)
 	if err != nil {
 		return nil, err
 	}
-	var result *ingest.Result
-	err = d.Store.ApplyDelivery(ctx, del.ID, func(ctx context.Context, tx *store.Tx) (any, error) {
-		r, err := ingest.Apply(ctx, tx, ingest.Delivery{
-			ID: del.ID, IntegrationID: del.IntegrationID, Body: del.Body, ReceivedAt: del.ReceivedAt, Mapping: cfg, Extras: extras,
-		})
-		result = r
-		return r, err
-	})
-	if errors.Is(err, cventpush.ErrMalformed) {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeMalformed, err)
-	}
+	progress, err := d.Store.LargeDeliveryProgress(ctx, del.ID)
 	if err != nil {
-		return nil, fmt.Errorf("apply delivery %d: %w", del.ID, err)
+		return nil, err
 	}
-	activity.GetLogger(ctx).Info("delivery applied", "deliveryId", del.ID, "eventType", result.EventType,
-		"items", result.Items, "written", result.Written, "stale", result.Stale)
-	return result, nil
+	total := &ingest.Result{EventType: string(env.EventType), Items: len(raw)}
+	if progress.AppliedItems > 0 && len(progress.Result) > 0 {
+		_ = json.Unmarshal(progress.Result, total)
+	}
+	info := activity.GetInfo(ctx)
+	delivery := ingest.Delivery{ID: del.ID, IntegrationID: del.IntegrationID, Body: del.Body, ReceivedAt: del.ReceivedAt,
+		Mapping: cfg, Extras: extras}
+	for from := progress.AppliedItems; from < len(raw) || (from == 0 && len(raw) == 0); from += ChunkItems {
+		to := min(from+ChunkItems, len(raw))
+		_, err := d.Store.ApplyChunk(ctx, del.ID, from, to, to == len(raw), total, info.WorkflowExecution.ID, info.WorkflowExecution.RunID,
+			func(ctx context.Context, tx *store.Tx) error {
+				r, err := ingest.ApplyItems(ctx, tx, delivery, env, raw[from:to])
+				if err != nil {
+					return err
+				}
+				total.Add(r)
+				return nil
+			})
+		if err != nil {
+			if permanentApplyError(err) {
+				return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("apply delivery %d, items %d to %d: %v", del.ID, from, to, err), ErrTypeMalformed, err)
+			}
+			return nil, fmt.Errorf("apply delivery %d, items %d to %d: %w", del.ID, from, to, err)
+		}
+		activity.RecordHeartbeat(ctx, to)
+		if len(raw) == 0 {
+			break
+		}
+	}
+	activity.GetLogger(ctx).Info("delivery applied", "deliveryId", del.ID, "eventType", total.EventType,
+		"items", total.Items, "written", total.Written, "stale", total.Stale, "resumedAt", progress.AppliedItems)
+	return total, nil
+}
+
+// permanentApplyError reports whether applying failed because of the
+// delivery itself (a body that is not a Cvent envelope, a value PostgreSQL
+// refuses) rather than the database being unreachable: retrying cannot help.
+func permanentApplyError(err error) bool {
+	var panicked *applyPanic
+	return errors.Is(err, cventpush.ErrMalformed) || store.IsDataError(err) || errors.As(err, &panicked)
 }
 
 // MarkDeliveryFailedInput says which delivery failed and why.

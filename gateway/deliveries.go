@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cventsync/cventsync/internal/store"
+	"github.com/cventsync/cventsync/workflows"
 )
 
 type deliveryJSON struct {
@@ -98,9 +99,10 @@ func (s *Server) getDelivery(c *gin.Context) {
 	}
 }
 
-// replayDelivery runs a stored delivery through processing again. Replays
-// are idempotent: records only move forward in Cvent time, and a replay of a
-// delivery still being processed joins the running workflow.
+// replayDelivery runs a stored delivery through processing again: it waits
+// again, and is applied like a new one (small ones by the integration's
+// drainer, large ones by their own workflow, run again). Replays are
+// idempotent: records only move forward in Cvent time.
 func (s *Server) replayDelivery(c *gin.Context) {
 	d, ok := s.loadDelivery(c)
 	if !ok {
@@ -115,18 +117,18 @@ func (s *Server) replayDelivery(c *gin.Context) {
 		s.internalError(c, "load integration", err)
 		return
 	}
-	if d.WorkflowID == "" {
-		d.WorkflowID = deliveryWorkflowID(d)
-	}
-	// Back to received first: the workflow marks it processed when it ends,
-	// and if Temporal is down the dispatcher picks the replay up later.
-	if err := s.opts.Store.MarkForReplay(c, d.ID, d.WorkflowID); err != nil {
+	// Back to received first: whoever applies it marks it processed, and if
+	// Temporal is down the maintenance sweep picks the replay up later.
+	if d, err = s.opts.Store.MarkForReplay(c, d.ID); err != nil {
 		s.internalError(c, "mark delivery for replay", err)
 		return
 	}
 	status := "replaying"
-	if err := s.dispatch(c, in, d); err != nil {
+	if !s.hand(c, in, d) {
 		status = "queued"
+	}
+	if !d.Large {
+		d.WorkflowID = workflows.IngestWorkflowID(in.ID)
 	}
 	c.JSON(http.StatusAccepted, gin.H{"status": status, "deliveryId": d.ID, "workflowId": d.WorkflowID})
 }

@@ -2,9 +2,9 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -22,11 +22,24 @@ func deliveryWorkflowID(d *store.Delivery) string {
 	return workflows.DeliveryWorkflowID(d.IntegrationID, d.MessageStub.String)
 }
 
-// startDelivery starts the delivery workflow, or joins the run in progress.
-// A finished run of the same id may run again: applying a delivery is
-// idempotent, and only deliveries still marked received are dispatched.
-func (s *Server) startDelivery(ctx context.Context, in *store.Integration, d *store.Delivery) (client.WorkflowRun, error) {
-	return s.opts.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+// LargeItems is the item count above which a delivery (a manual sync) gets a
+// workflow of its own, applied in chunks; smaller ones are drained in
+// batches by the integration's ingest workflow.
+const LargeItems = 100
+
+// startTimeout bounds a workflow start made while Cvent waits for its answer.
+const startTimeout = 3 * time.Second
+
+// startLarge starts a large delivery's workflow, or finds it running. A
+// finished run of the same id may run again (a replay): applying is
+// idempotent, and only a delivery still waiting is applied.
+func (s *Server) startLarge(ctx context.Context, in *store.Integration, d *store.Delivery) error {
+	if s.temporalLikelyDown() {
+		return errTemporalDown
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startTimeout)
+	defer cancel()
+	_, err := s.opts.Temporal.ExecuteWorkflow(sctx, client.StartWorkflowOptions{
 		ID:                       d.WorkflowID,
 		TaskQueue:                s.opts.TaskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
@@ -39,188 +52,142 @@ func (s *Server) startDelivery(ctx context.Context, in *store.Integration, d *st
 	}, workflows.Delivery, &workflows.DeliveryInput{
 		DeliveryID: d.ID, IntegrationID: d.IntegrationID, EventType: d.EventType, MessageStub: d.MessageStub.String,
 	})
-}
-
-// dispatch hands a stored delivery to Temporal and records that it did.
-func (s *Server) dispatch(ctx context.Context, in *store.Integration, d *store.Delivery) error {
-	if s.temporalLikelyDown() {
-		return errors.New("temporal unreachable")
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
-	defer cancel()
-	if _, err := s.startDelivery(sctx, in, d); err != nil {
+	if err != nil {
 		s.noteTemporalDown()
-		s.log.Warn("temporal did not take the delivery; it stays queued", "deliveryId", d.ID, "error", err)
+		s.log.Warn("temporal did not take the delivery; the maintenance sweep starts it later", "deliveryId", d.ID, "error", err)
 		return fmt.Errorf("start workflow: %w", err)
 	}
 	if err := s.opts.Store.MarkDispatched(context.WithoutCancel(ctx), d.ID, d.WorkflowID); err != nil {
-		// The workflow runs; at worst the dispatcher starts it again, which
-		// the workflow id makes a no-op.
 		s.log.Error("could not record dispatch", "deliveryId", d.ID, "error", err)
 	}
 	return nil
 }
 
-// MaxBatch bounds how many deliveries one batch workflow applies.
-const MaxBatch = 100
+var errTemporalDown = fmt.Errorf("temporal unreachable")
 
-type startJob struct {
-	in *store.Integration
-	d  *store.Delivery
+// ingestStarter makes sure an integration with waiting deliveries has a
+// drainer. It reads the drainer's lease after the delivery is stored: a live
+// lease means the running drainer sees the delivery (the store's protocol,
+// see internal/store/drain.go); otherwise it starts the ingest workflow. A
+// gateway thus calls Temporal when an integration goes from quiet to busy,
+// not once per webhook. A start that fails is retried here until it
+// succeeds; if this gateway dies first, the maintenance sweep starts it.
+type ingestStarter struct {
+	s *Server
+
+	mu sync.Mutex
+	// started remembers recent starts, so a burst before the drainer has
+	// taken its lease starts one workflow, not one per webhook.
+	started map[string]time.Time
+	// failed holds integrations whose start failed, to retry.
+	failed map[string]*store.Integration
+	wake   chan struct{}
 }
 
-// enqueue hands a stored delivery to the starters without waiting for
-// Temporal, so Cvent's request is answered as soon as PostgreSQL has it. A
-// full queue is fine: the dispatcher finds the delivery in the outbox.
-func (s *Server) enqueue(in *store.Integration, d *store.Delivery) {
-	select {
-	case s.starts <- startJob{in: in, d: d}:
-	default:
-		s.log.Warn("start queue full; the dispatcher will start the delivery", "deliveryId", d.ID)
+// recentStart is how long a start is trusted before the lease must show it.
+const recentStart = 2 * time.Second
+
+func newIngestStarter(s *Server) *ingestStarter {
+	return &ingestStarter{s: s, started: map[string]time.Time{}, failed: map[string]*store.Integration{}, wake: make(chan struct{}, 1)}
+}
+
+// kick makes sure in's deliveries will be drained. It reports false when the
+// start could not be made now (the delivery is stored and will be applied
+// once Temporal answers).
+func (k *ingestStarter) kick(ctx context.Context, in *store.Integration) bool {
+	live, err := k.s.opts.Store.DrainerLive(ctx, in.ID)
+	if err == nil && live {
+		return true
 	}
-}
-
-// runStarters starts workflows for queued deliveries. A starter that finds
-// more deliveries waiting takes up to MaxBatch of them into one batch
-// workflow: under a burst, work is batched; alone, a delivery gets its own
-// workflow and the lowest latency.
-func (s *Server) runStarters(ctx context.Context, n int) {
-	for i := 0; i < n; i++ {
-		go func() {
-			for {
-				var first startJob
-				select {
-				case <-ctx.Done():
-					return
-				case first = <-s.starts:
-				}
-				jobs := []startJob{first}
-			gather:
-				for len(jobs) < MaxBatch {
-					select {
-					case j := <-s.starts:
-						jobs = append(jobs, j)
-					default:
-						break gather
-					}
-				}
-				s.startJobs(ctx, jobs)
-			}
-		}()
+	k.mu.Lock()
+	if t, ok := k.started[in.ID]; ok && time.Since(t) < recentStart {
+		k.mu.Unlock()
+		return true
 	}
-}
-
-func (s *Server) startJobs(ctx context.Context, jobs []startJob) {
-	byIntegration := map[string][]startJob{}
-	var order []string
-	for _, j := range jobs {
-		if _, ok := byIntegration[j.in.ID]; !ok {
-			order = append(order, j.in.ID)
+	k.mu.Unlock()
+	if err := k.start(ctx, in); err != nil {
+		k.mu.Lock()
+		k.failed[in.ID] = in
+		k.mu.Unlock()
+		select {
+		case k.wake <- struct{}{}:
+		default:
 		}
-		byIntegration[j.in.ID] = append(byIntegration[j.in.ID], j)
+		return false
 	}
-	for _, id := range order {
-		group := byIntegration[id]
-		if len(group) == 1 {
-			_ = s.dispatch(ctx, group[0].in, group[0].d)
-			continue
-		}
-		ds := make([]*store.Delivery, len(group))
-		for i, j := range group {
-			ds[i] = j.d
-		}
-		_ = s.dispatchBatch(ctx, group[0].in, ds)
-	}
+	return true
 }
 
-// dispatchBatch starts one workflow for several deliveries of an integration.
-func (s *Server) dispatchBatch(ctx context.Context, in *store.Integration, ds []*store.Delivery) error {
-	if s.temporalLikelyDown() {
-		return errors.New("temporal unreachable")
+func (k *ingestStarter) start(ctx context.Context, in *store.Integration) error {
+	if k.s.temporalLikelyDown() {
+		return errTemporalDown
 	}
-	ids := make([]int64, len(ds))
-	for i, d := range ds {
-		ids[i] = d.ID
-	}
-	wid := workflows.DeliveryBatchWorkflowID(in.ID, ids[0], ids[len(ids)-1])
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startTimeout)
 	defer cancel()
-	_, err := s.opts.Temporal.ExecuteWorkflow(sctx, client.StartWorkflowOptions{
-		ID:                       wid,
-		TaskQueue:                s.opts.TaskQueue,
+	_, err := k.s.opts.Temporal.ExecuteWorkflow(sctx, client.StartWorkflowOptions{
+		ID:                       workflows.IngestWorkflowID(in.ID),
+		TaskQueue:                k.s.opts.TaskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			searchattr.IntegrationID.ValueSet(in.ID),
 			searchattr.EventID.ValueSet(in.CventEventID),
-			searchattr.EventType.ValueSet(ds[0].EventType),
 		),
-	}, workflows.DeliveryBatch, &workflows.DeliveryBatchInput{IntegrationID: in.ID, DeliveryIDs: ids})
+	}, workflows.Ingest, &workflows.IngestInput{IntegrationID: in.ID})
 	if err != nil {
-		s.noteTemporalDown()
-		s.log.Warn("temporal did not take the delivery batch; it stays queued", "deliveries", len(ids), "error", err)
-		return fmt.Errorf("start batch workflow: %w", err)
+		k.s.noteTemporalDown()
+		k.s.log.Warn("temporal did not start the ingest workflow; retrying", "integrationId", in.ID, "error", err)
+		return fmt.Errorf("start ingest workflow: %w", err)
 	}
-	if err := s.opts.Store.MarkDispatchedMany(context.WithoutCancel(ctx), ids, wid); err != nil {
-		s.log.Error("could not record dispatch", "workflowId", wid, "error", err)
+	k.mu.Lock()
+	k.started[in.ID] = time.Now()
+	delete(k.failed, in.ID)
+	for id, t := range k.started {
+		if time.Since(t) > recentStart {
+			delete(k.started, id)
+		}
 	}
+	k.mu.Unlock()
 	return nil
 }
 
-// RunDispatcher starts, every interval, the deliveries that were stored but
-// never reached Temporal, until ctx ends. This is the outbox that makes
-// "stored" imply "processed eventually".
-func (s *Server) RunDispatcher(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for tick := 0; ; tick++ {
+// retry starts, with a growing pause, the ingest workflows whose start
+// failed, until ctx ends.
+func (k *ingestStarter) retry(ctx context.Context) {
+	pause := 500 * time.Millisecond
+	for {
+		k.mu.Lock()
+		pending := make([]*store.Integration, 0, len(k.failed))
+		for _, in := range k.failed {
+			pending = append(pending, in)
+		}
+		k.mu.Unlock()
+		if len(pending) == 0 {
+			pause = 500 * time.Millisecond
+			select {
+			case <-ctx.Done():
+				return
+			case <-k.wake:
+			}
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			s.dispatchPending(ctx)
-			if tick%15 == 0 {
-				s.sweepParticipation(ctx)
-				s.sweepContactUpdates(ctx)
-			}
-			if tick%150 == 0 {
-				s.sweepSchedules(ctx)
+		case <-time.After(pause):
+		}
+		k.s.temporalDownUntil.Store(0) // probe for real instead of trusting the last failure
+		ok := true
+		for _, in := range pending {
+			if err := k.start(ctx, in); err != nil {
+				ok = false
+				break
 			}
 		}
-	}
-}
-
-func (s *Server) dispatchPending(ctx context.Context) {
-	pending, err := s.opts.Store.Undispatched(ctx, time.Now().Add(-2*time.Second), 1000)
-	if err != nil {
-		s.log.Error("dispatcher: list pending deliveries", "error", err)
-		return
-	}
-	if len(pending) == 0 {
-		return
-	}
-	s.temporalDownUntil.Store(0) // probe for real instead of trusting the last failure
-	integrations := map[string]*store.Integration{}
-	var jobs []startJob
-	for i := range pending {
-		d := &pending[i]
-		in, ok := integrations[d.IntegrationID]
-		if !ok {
-			if in, err = s.opts.Store.GetIntegration(ctx, d.IntegrationID); err != nil {
-				s.log.Error("dispatcher: load integration", "error", err)
-				return
-			}
-			integrations[d.IntegrationID] = in
-		}
-		jobs = append(jobs, startJob{in: in, d: d})
-	}
-	for len(jobs) > 0 {
-		n := min(len(jobs), MaxBatch)
-		s.startJobs(ctx, jobs[:n])
-		jobs = jobs[n:]
-		if s.temporalLikelyDown() {
-			return // try again next tick
+		if ok {
+			pause = 500 * time.Millisecond
+		} else {
+			pause = min(2*pause, 10*time.Second)
 		}
 	}
-	s.log.Info("dispatcher: started queued deliveries", "deliveries", len(pending))
 }

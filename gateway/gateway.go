@@ -30,6 +30,9 @@ type Options struct {
 	PublicURL string
 	// MaxBodyBytes bounds a webhook body; larger ones get 413.
 	MaxBodyBytes int64
+	// BodyMemoryBytes bounds the memory that large webhook bodies being
+	// received at once may take; more wait their turn.
+	BodyMemoryBytes int64
 	// SecretBox seals Cvent client secrets before they are stored.
 	SecretBox *secret.Box
 	// Cvent, when set, lets the admin API read from an integration's Cvent
@@ -48,7 +51,8 @@ type Server struct {
 	// once and left to the dispatcher.
 	temporalDownUntil atomic.Int64
 	kicker            *kicker
-	starts            chan startJob
+	ingest            *ingestStarter
+	bodies            *bodyReader
 	integrations      *integrationCache
 	stop              context.CancelFunc
 }
@@ -72,16 +76,17 @@ func New(opts Options) *Server {
 	s.engine.HandleMethodNotAllowed = true
 	s.engine.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "no such endpoint") })
 	s.engine.NoMethod(func(c *gin.Context) { abort(c, http.StatusMethodNotAllowed, "method not allowed") })
-	s.starts = make(chan startJob, 10000)
 	s.integrations = &integrationCache{ttl: 2 * time.Second, entries: map[string]cachedIntegration{}}
+	s.bodies = newBodyReader(opts.BodyMemoryBytes)
+	s.ingest = newIngestStarter(s)
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
-	s.runStarters(ctx, 4)
+	go s.ingest.retry(ctx)
 	s.routes()
 	return s
 }
 
-// Close stops the background workflow starters.
+// Close stops retrying failed workflow starts.
 func (s *Server) Close() { s.stop() }
 
 // Handler returns the HTTP handler.

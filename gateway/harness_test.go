@@ -80,11 +80,16 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		t.Fatal(err)
 	}
 	limiters := &cvent.Limiters{}
+	notifier, err := st.NewNotifier(ctx, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = notifier.Close() })
 	var w sdkworker.Worker
 	startWorker := func() {
 		// A fresh client cache, as in a new process; the limiter is per account and shared.
 		clients := &connection.Clients{Box: box, Limiters: limiters, Logger: log}
-		w = worker.New(c, queue, worker.Deps{Store: st, Cvent: clients, Logger: log})
+		w = worker.New(c, queue, worker.Deps{Store: st, Notifier: notifier, Cvent: clients, Logger: log})
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
 		}

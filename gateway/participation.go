@@ -211,16 +211,3 @@ func (k *kicker) signal(ctx context.Context, integrationID string, kick workflow
 		workflows.Participation, &workflows.ParticipationInput{IntegrationID: integrationID})
 	return err
 }
-
-// sweepParticipation kicks every integration with due check-ins that are not
-// written, in case a signal was lost while Temporal was down.
-func (s *Server) sweepParticipation(ctx context.Context) {
-	ids, err := s.opts.Store.IntegrationsWithDueParticipation(ctx, time.Now())
-	if err != nil {
-		s.log.Error("participation sweep", "error", err)
-		return
-	}
-	for _, id := range ids {
-		s.kicker.kick(id, workflows.ParticipationKick{DueNow: true})
-	}
-}

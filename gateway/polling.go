@@ -8,89 +8,26 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/cventsync/cventsync/activities"
 	"github.com/cventsync/cventsync/internal/connection"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/workflows"
 )
 
 // ensureSchedule makes an integration's REST polling schedule match its
-// settings: present with the right interval in "rest" and "both" modes,
-// absent otherwise.
+// settings.
 func (s *Server) ensureSchedule(ctx context.Context, in *store.Integration) error {
-	conn, err := connection.Decode(in.Settings)
-	if err != nil {
-		return err
-	}
-	sc := s.opts.Temporal.ScheduleClient()
-	id := workflows.PollScheduleID(in.ID)
-	h := sc.GetHandle(ctx, id)
-	desc, err := h.Describe(ctx)
-	var notFound *serviceerror.NotFound
-	exists := err == nil
-	if err != nil && !errors.As(err, &notFound) {
-		return err
-	}
-	if !conn.Polls() {
-		if exists {
-			return h.Delete(ctx)
-		}
-		return nil
-	}
-	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: conn.PollInterval()}}}
-	if exists {
-		cur := desc.Schedule.Spec
-		if cur != nil && len(cur.Intervals) == 1 && cur.Intervals[0].Every == conn.PollInterval() {
-			return nil
-		}
-		return h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(u client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-			u.Description.Schedule.Spec = &spec
-			return &client.ScheduleUpdate{Schedule: &u.Description.Schedule}, nil
-		}})
-	}
-	_, err = sc.Create(ctx, client.ScheduleOptions{
-		ID:                 id,
-		Spec:               spec,
-		Overlap:            enums.SCHEDULE_OVERLAP_POLICY_SKIP,
-		TriggerImmediately: true,
-		Action: &client.ScheduleWorkflowAction{
-			ID: id, Workflow: workflows.Poll, TaskQueue: s.opts.TaskQueue,
-			Args: []any{&activities.PollInput{IntegrationID: in.ID}},
-		},
-	})
-	var exists2 *serviceerror.AlreadyExists
-	if errors.As(err, &exists2) {
-		return nil
-	}
-	return err
+	return connection.EnsurePollSchedule(ctx, s.opts.Temporal.ScheduleClient(), s.opts.TaskQueue, in)
 }
 
 // syncSchedule is ensureSchedule for request handlers: a failure is logged,
-// and the sweeper tries again.
+// and the maintenance sweep tries again.
 func (s *Server) syncSchedule(ctx context.Context, in *store.Integration) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := s.ensureSchedule(sctx, in); err != nil {
 		s.log.Warn("could not update the polling schedule; retrying later", "integrationId", in.ID, "error", err)
-	}
-}
-
-// sweepSchedules re-creates polling schedules that are missing, e.g. after
-// Temporal lost its state.
-func (s *Server) sweepSchedules(ctx context.Context) {
-	list, err := s.opts.Store.ListIntegrations(ctx)
-	if err != nil {
-		s.log.Error("schedule sweep", "error", err)
-		return
-	}
-	for i := range list {
-		if conn, err := connection.Decode(list[i].Settings); err == nil && conn.Polls() {
-			s.syncSchedule(ctx, &list[i])
-		}
 	}
 }
 

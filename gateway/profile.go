@@ -96,21 +96,6 @@ func (s *Server) startContactUpdate(ctx context.Context, workflowID string, upda
 	return err
 }
 
-// sweepContactUpdates starts updates whose workflow never started.
-func (s *Server) sweepContactUpdates(ctx context.Context) {
-	pending, err := s.opts.Store.PendingContactUpdates(ctx, time.Now().Add(-30*time.Second), 100)
-	if err != nil {
-		s.log.Error("contact update sweep", "error", err)
-		return
-	}
-	for _, u := range pending {
-		// Same id as the first attempt: a running or finished one is not started twice.
-		if err := s.startContactUpdate(ctx, workflows.ContactUpdateWorkflowID(u.IntegrationID, u.InviteeID, u.ID), u.ID); err != nil {
-			return
-		}
-	}
-}
-
 // deleteAttendee removes an attendee from the platform directory. It never
 // cancels the registration in Cvent: the platform is not where people cancel.
 func (s *Server) deleteAttendee(c *gin.Context) {

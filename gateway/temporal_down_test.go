@@ -29,7 +29,6 @@ func TestDeliveryWhileTemporalIsDown(t *testing.T) {
 	}
 	tp := start()
 	s := newStack(t, stackOptions{temporalAddress: tp.Address})
-	go s.gw.RunDispatcher(t.Context(), 200*time.Millisecond)
 	in := s.createIntegration(newIntegration)
 
 	if err := tp.Stop(); err != nil {

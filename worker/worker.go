@@ -15,6 +15,7 @@ import (
 
 	"github.com/cventsync/cventsync/activities"
 	"github.com/cventsync/cventsync/internal/connection"
+	"github.com/cventsync/cventsync/internal/schedules"
 	"github.com/cventsync/cventsync/internal/searchattr"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/workflows"
@@ -23,9 +24,14 @@ import (
 // Deps are what the activities need.
 type Deps struct {
 	Store *store.Store
+	// Notifier wakes drainers when deliveries are stored; nil makes them poll.
+	Notifier *store.Notifier
 	// Cvent gives each integration's Cvent API client.
 	Cvent  *connection.Clients
 	Logger *slog.Logger
+	// Temporal and TaskQueue let the maintenance sweep manage schedules.
+	Temporal  client.Client
+	TaskQueue string
 }
 
 // New creates a worker on taskQueue with every workflow and activity registered.
@@ -38,6 +44,12 @@ func New(c client.Client, taskQueue string, deps Deps) sdkworker.Worker {
 		MaxConcurrentWorkflowTaskPollers:       4,
 		MaxConcurrentActivityTaskPollers:       4,
 	})
+	if deps.Temporal == nil {
+		deps.Temporal = c
+	}
+	if deps.TaskQueue == "" {
+		deps.TaskQueue = taskQueue
+	}
 	Register(w, deps)
 	return w
 }
@@ -56,12 +68,19 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.ContactUpdate, workflow.RegisterOptions{Name: "ContactUpdate"})
 	r.RegisterWorkflowWithOptions(workflows.Poll, workflow.RegisterOptions{Name: "Poll"})
 	r.RegisterWorkflowWithOptions(workflows.Resync, workflow.RegisterOptions{Name: "Resync"})
+	r.RegisterWorkflowWithOptions(workflows.Ingest, workflow.RegisterOptions{Name: "Ingest"})
+	r.RegisterWorkflowWithOptions(workflows.Maintenance, workflow.RegisterOptions{Name: schedules.MaintenanceWorkflow})
 }
 
 // Register registers every workflow and activity on r.
 func Register(r sdkworker.Registry, deps Deps) {
 	RegisterWorkflows(r)
-	r.RegisterActivity(&activities.Directory{Store: deps.Store, Accounts: deps.Cvent, Logger: deps.Logger})
+	r.RegisterActivity(&activities.Directory{Store: deps.Store, Accounts: deps.Cvent, Notifier: deps.Notifier, Logger: deps.Logger})
+	m := &activities.Maintenance{Store: deps.Store, TaskQueue: deps.TaskQueue, EnsurePoll: connection.EnsurePollSchedule}
+	if deps.Temporal != nil {
+		m.Schedules = deps.Temporal.ScheduleClient()
+	}
+	r.RegisterActivity(m)
 	r.RegisterActivity(&activities.Cvent{Store: deps.Store, Accounts: deps.Cvent, Logger: deps.Logger})
 	r.RegisterActivity(&activities.Participation{Store: deps.Store, Accounts: deps.Cvent, Classify: connection.Classify, Logger: deps.Logger})
 	r.RegisterActivity(&activities.Contacts{Store: deps.Store, Accounts: deps.Cvent, Classify: connection.Classify})

@@ -33,7 +33,8 @@ var deliveryRetry = &temporal.RetryPolicy{
 	NonRetryableErrorTypes: []string{activities.ErrTypeMalformed},
 }
 
-// Delivery applies one Cvent webhook delivery to the directory.
+// Delivery applies one large Cvent webhook delivery (a manual sync) to the
+// directory, in chunks. Small deliveries are drained in batches by Ingest.
 func Delivery(ctx workflow.Context, in *DeliveryInput) (*DeliveryResult, error) {
 	if in == nil || in.DeliveryID == 0 {
 		return nil, temporal.NewNonRetryableApplicationError("delivery id is required", "BadInput", nil)
@@ -42,7 +43,11 @@ func Delivery(ctx workflow.Context, in *DeliveryInput) (*DeliveryResult, error) 
 	var a *activities.Directory
 
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    10 * time.Minute,
+		StartToCloseTimeout: time.Hour,
+		// The apply heartbeats after every chunk: a worker that dies in the
+		// middle of a 100,000-attendee sync is replaced within this timeout,
+		// and the new attempt resumes after the last committed chunk.
+		HeartbeatTimeout:       30 * time.Second,
 		ScheduleToCloseTimeout: 24 * time.Hour,
 		RetryPolicy:            deliveryRetry,
 	})
@@ -83,9 +88,9 @@ type DeliveryBatchInput struct {
 	DeliveryIDs   []int64
 }
 
-// DeliveryBatch applies a burst of deliveries in one activity: the dev
-// server completes only tens of workflows a second, PostgreSQL thousands of
-// upserts. Deliveries that cannot be applied are marked failed one by one.
+// DeliveryBatch applied a burst of deliveries in one activity. Ingest has
+// replaced it; it stays registered so that runs started by an earlier
+// version finish.
 func DeliveryBatch(ctx workflow.Context, in *DeliveryBatchInput) (*activities.ApplyDeliveriesResult, error) {
 	if in == nil || len(in.DeliveryIDs) == 0 {
 		return nil, temporal.NewNonRetryableApplicationError("delivery ids are required", "BadInput", nil)

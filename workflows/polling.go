@@ -7,11 +7,12 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/cventsync/cventsync/activities"
+	"github.com/cventsync/cventsync/internal/schedules"
 )
 
 // PollScheduleID names an integration's REST polling schedule; each run is
 // a Poll workflow with the same id prefix.
-func PollScheduleID(integrationID string) string { return "poll/" + integrationID }
+func PollScheduleID(integrationID string) string { return schedules.PollID(integrationID) }
 
 // Poll reads what changed in Cvent since the last poll. A Temporal Schedule
 // starts it every polling interval; overlapping runs are skipped.

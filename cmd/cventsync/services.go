@@ -16,6 +16,7 @@ import (
 	"github.com/cventsync/cventsync/internal/config"
 	"github.com/cventsync/cventsync/internal/connection"
 	"github.com/cventsync/cventsync/internal/cvent"
+	"github.com/cventsync/cventsync/internal/schedules"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/internal/temporalconn"
 	"github.com/cventsync/cventsync/worker"
@@ -94,9 +95,17 @@ func runWorker(ctx context.Context, cfg *config.Config, st *store.Store, log *sl
 		return err
 	}
 	clients := &connection.Clients{Box: box, Limiters: &cvent.Limiters{}, Logger: log}
-	w := worker.New(c, cfg.TaskQueue, worker.Deps{Store: st, Cvent: clients, Logger: log})
+	notifier, err := st.NewNotifier(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer notifier.Close()
+	w := worker.New(c, cfg.TaskQueue, worker.Deps{Store: st, Notifier: notifier, Cvent: clients, Logger: log})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
+	}
+	if err := schedules.EnsureMaintenance(ctx, c.ScheduleClient(), cfg.TaskQueue); err != nil {
+		return err
 	}
 	log.Info("worker running", "taskQueue", cfg.TaskQueue, "temporal", opts.HostPort, "temporalSecurity", temporalconn.FromConfig(cfg).Security())
 	<-ctx.Done()
@@ -153,10 +162,10 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 		Cvent: &connection.Clients{Box: box, Limiters: &cvent.Limiters{}, Logger: log},
 	})
 	defer gw.Close()
-	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	dctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go gw.RunDispatcher(dctx, 2*time.Second)
+	// Bodies have their own pace limits (see gateway/body.go); these bound
+	// headers, answers and idle keep-alive connections.
+	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 2 * time.Minute,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("gateway listening", "addr", ln.Addr().String(), "publicUrl", cfg.Public())

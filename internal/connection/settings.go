@@ -4,6 +4,7 @@
 package connection
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,8 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
+	"github.com/cventsync/cventsync/internal/schedules"
 	"github.com/cventsync/cventsync/internal/secret"
 	"github.com/cventsync/cventsync/internal/settings"
+	"github.com/cventsync/cventsync/internal/store"
 )
 
 // SettingsSection is the name of the section in integration settings.
@@ -145,4 +150,14 @@ func Decode(doc json.RawMessage) (*Settings, error) {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// EnsurePollSchedule makes an integration's polling schedule match its
+// settings (see schedules.EnsurePoll).
+func EnsurePollSchedule(ctx context.Context, sc client.ScheduleClient, taskQueue string, in *store.Integration) error {
+	conn, err := Decode(in.Settings)
+	if err != nil {
+		return err
+	}
+	return schedules.EnsurePoll(ctx, sc, taskQueue, in.ID, conn.Polls(), conn.PollInterval())
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Event types seen on the wire or named by Cvent's integration guides.
@@ -138,4 +139,77 @@ func jsonErrorText(err error) string {
 		return fmt.Sprintf("field %q has the wrong type (%s)", typ.Field, typ.Value)
 	}
 	return err.Error()
+}
+
+// ItemSummary is what the gateway learns of a delivery's items without
+// keeping them: how many there are and whom they name.
+type ItemSummary struct {
+	Count int
+	// InviteeIDs are the distinct invitee ids the items name (lower case),
+	// at most the maximum asked for.
+	InviteeIDs []string
+}
+
+// SummarizeItems walks message one item at a time, reading only the invitee
+// id of each, so that a 100,000-item manual sync is never held decoded. It
+// fails like Items on a message that is not an array of objects.
+func (e *Envelope) SummarizeItems(maxIDs int) (*ItemSummary, error) {
+	msg := bytes.TrimSpace(e.Message)
+	out := &ItemSummary{}
+	if len(msg) == 0 || bytes.Equal(msg, []byte("null")) {
+		return out, nil
+	}
+	seen := map[string]bool{}
+	add := func(it *itemIDs) {
+		out.Count++
+		id := NormaliseID(string(it.InviteeStub))
+		if id == "" {
+			id = NormaliseID(string(it.SnakeInviteeStub))
+		}
+		if id != "" && !seen[id] && len(out.InviteeIDs) < maxIDs {
+			seen[id] = true
+			out.InviteeIDs = append(out.InviteeIDs, id)
+		}
+	}
+	if msg[0] == '{' {
+		var it itemIDs
+		if err := json.Unmarshal(msg, &it); err != nil {
+			return nil, fmt.Errorf("%w: message: %s", ErrMalformed, jsonErrorText(err))
+		}
+		add(&it)
+		return out, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(msg))
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("%w: message: %s", ErrMalformed, jsonErrorText(err))
+	}
+	for dec.More() {
+		var it itemIDs
+		if err := dec.Decode(&it); err != nil {
+			return nil, fmt.Errorf("%w: message item %d: %s", ErrMalformed, out.Count, jsonErrorText(err))
+		}
+		add(&it)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("%w: message: %s", ErrMalformed, jsonErrorText(err))
+	}
+	return out, nil
+}
+
+// itemIDs is the part of any item that says whom it is about.
+type itemIDs struct {
+	InviteeStub      String `json:"inviteeStub"`
+	SnakeInviteeStub String `json:"invitee_stub"`
+}
+
+// CheckText reports a field value that cannot be stored or shown as text:
+// a NUL character (PostgreSQL text refuses it) or invalid UTF-8.
+func CheckText(field, value string) error {
+	if strings.ContainsRune(value, 0) {
+		return fmt.Errorf("%w: %s contains a NUL character", ErrMalformed, field)
+	}
+	if !utf8.ValidString(value) {
+		return fmt.Errorf("%w: %s is not valid UTF-8", ErrMalformed, field)
+	}
+	return nil
 }

@@ -31,6 +31,19 @@ type Result struct {
 	Ignored    bool     `json:"ignored,omitempty"`
 }
 
+// Add counts other's work into r (a chunk into the whole delivery).
+func (r *Result) Add(other *Result) {
+	r.Written += other.Written
+	r.Stale += other.Stale
+	r.Skipped += other.Skipped
+	for _, id := range other.InviteeIDs {
+		if len(r.InviteeIDs) >= MaxListedInvitees {
+			break
+		}
+		r.InviteeIDs = append(r.InviteeIDs, id)
+	}
+}
+
 // MaxListedInvitees bounds Result.InviteeIDs.
 const MaxListedInvitees = 100
 
@@ -89,12 +102,29 @@ func PlanDelivery(ctx context.Context, d Delivery, lookup Lookup) (*Plan, error)
 	if err != nil {
 		return nil, err
 	}
+	return planItems(ctx, d, env, raw, lookup)
+}
+
+// ApplyItems applies some items of a decoded delivery in tx: a large
+// delivery is applied in chunks, each in its own transaction.
+func ApplyItems(ctx context.Context, tx *store.Tx, d Delivery, env *cventpush.Envelope, raw []json.RawMessage) (*Result, error) {
+	plan, err := planItems(ctx, d, env, raw, func(ctx context.Context, ids []string) (map[string]directory.Attendee, error) {
+		return tx.LockAttendees(ctx, d.IntegrationID, ids)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return plan.Result, plan.write(ctx, tx, d)
+}
+
+// MaxClockSkew is how far in the future a messageTime may lie before it is
+// taken for a mistake and replaced by the time the delivery was received.
+const MaxClockSkew = 24 * time.Hour
+
+func planItems(ctx context.Context, d Delivery, env *cventpush.Envelope, raw []json.RawMessage, lookup Lookup) (*Plan, error) {
 	p := &Plan{Result: &Result{EventType: string(env.EventType), Items: len(raw)}}
 	res := p.Result
-	p.sourceTime = env.MessageTime.Time
-	if p.sourceTime.IsZero() {
-		p.sourceTime = d.ReceivedAt
-	}
+	p.sourceTime, _ = mapping.SourceTime(env.MessageTime.Time, d.ReceivedAt, MaxClockSkew)
 	switch cventpush.KindOf(res.EventType) {
 	case cventpush.KindAttendee:
 		items, err := cventpush.Attendees(raw)

@@ -22,7 +22,7 @@ func (s *Store) ApplyDelivery(ctx context.Context, deliveryID int64, apply func(
 		if err != nil {
 			return err
 		}
-		return markProcessed(ctx, tx, deliveryID, result)
+		return markProcessed(ctx, tx, deliveryID, result, "", "")
 	})
 }
 

@@ -22,7 +22,8 @@ var ErrNotFound = errors.New("not found")
 
 // Store is the PostgreSQL-backed repository.
 type Store struct {
-	db *sqlx.DB
+	db  *sqlx.DB
+	url string // for LISTEN connections (Notifier)
 }
 
 // Open connects to PostgreSQL and checks the connection.
@@ -40,7 +41,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, url: url}, nil
 }
 
 // Close closes the connection pool.

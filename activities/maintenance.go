@@ -1,0 +1,100 @@
+package activities
+
+import (
+	"context"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/cventsync/cventsync/internal/store"
+)
+
+// Maintenance finds work whose workflow is gone, for the Maintenance
+// workflow to start again, and keeps polling schedules in place.
+type Maintenance struct {
+	Store *store.Store
+	// Schedules, when set, recreates missing polling schedules.
+	Schedules client.ScheduleClient
+	TaskQueue string
+	// EnsurePoll makes one integration's polling schedule match its settings.
+	EnsurePoll func(ctx context.Context, sc client.ScheduleClient, taskQueue string, in *store.Integration) error
+}
+
+// How old waiting work must be before the sweep takes it for abandoned.
+// Small deliveries are drained within a second; a large one may legitimately
+// run for minutes, and restarting its running workflow is a no-op anyway.
+const (
+	staleSmallDelivery  = 10 * time.Second
+	staleLargeDelivery  = 2 * time.Minute
+	staleContactUpdate  = 30 * time.Second
+	maxStaleLargePerRun = 100
+)
+
+// StaleLarge is a large delivery whose workflow must be started again.
+type StaleLarge struct {
+	DeliveryID    int64
+	IntegrationID string
+	EventType     string
+	MessageStub   string
+	WorkflowID    string
+}
+
+// StaleContactUpdate is a platform edit whose workflow never started.
+type StaleContactUpdate struct {
+	UpdateID      int64
+	IntegrationID string
+	InviteeID     string
+}
+
+// StaleWork is what the sweep found.
+type StaleWork struct {
+	// Drain lists integrations with deliveries waiting and no live drainer.
+	Drain          []string
+	Large          []StaleLarge
+	ContactUpdates []StaleContactUpdate
+	// Participation lists integrations with check-ins due.
+	Participation []string
+	// PollSchedules counts the polling schedules checked.
+	PollSchedules int
+}
+
+// FindStaleWork lists the work the Maintenance workflow must (re)start.
+func (m *Maintenance) FindStaleWork(ctx context.Context) (*StaleWork, error) {
+	now := time.Now()
+	w := &StaleWork{}
+	var err error
+	if w.Drain, err = m.Store.IntegrationsNeedingDrain(ctx, now.Add(-staleSmallDelivery)); err != nil {
+		return nil, err
+	}
+	large, err := m.Store.StaleLargeDeliveries(ctx, now.Add(-staleLargeDelivery), maxStaleLargePerRun)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range large {
+		w.Large = append(w.Large, StaleLarge{DeliveryID: d.ID, IntegrationID: d.IntegrationID, EventType: d.EventType,
+			MessageStub: d.MessageStub.String, WorkflowID: d.WorkflowID})
+	}
+	updates, err := m.Store.PendingContactUpdates(ctx, now.Add(-staleContactUpdate), 100)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range updates {
+		w.ContactUpdates = append(w.ContactUpdates, StaleContactUpdate{UpdateID: u.ID, IntegrationID: u.IntegrationID, InviteeID: u.InviteeID})
+	}
+	if w.Participation, err = m.Store.IntegrationsWithDueParticipation(ctx, now); err != nil {
+		return nil, err
+	}
+	if m.Schedules != nil && m.EnsurePoll != nil {
+		list, err := m.Store.ListIntegrations(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for i := range list {
+			if err := m.EnsurePoll(ctx, m.Schedules, m.TaskQueue, &list[i]); err != nil {
+				return nil, err
+			}
+			w.PollSchedules++
+		}
+	}
+	return w, nil
+}

@@ -1,0 +1,261 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Small deliveries are drained per integration: a drainer holds the
+// integration's lease, listens for new deliveries, claims what waits with
+// FOR UPDATE SKIP LOCKED and applies it in one transaction per batch. The
+// gateway reads the lease after its insert has committed: a live lease means
+// the drainer will see the delivery (it claims after taking the lease, and
+// takes the lease after it listens); an expired one means nobody drains and
+// the gateway starts the ingest workflow. A drainer that stops expires its
+// lease and then claims once more, so nothing falls between the two.
+
+// AcquireLease makes holder the integration's drainer until ttl from now.
+// The ingest workflow id makes sure only one drainer runs per integration;
+// the lease only tells the gateway that one does.
+func (s *Store) AcquireLease(ctx context.Context, integrationID, holder string, ttl time.Duration) error {
+	_, err := s.db.ExecContext(ctx, `
+		INSERT INTO ingest_leases (integration_id, holder, expires_at) VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+		ON CONFLICT (integration_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at`,
+		integrationID, holder, ttl.Milliseconds())
+	if err != nil {
+		return fmt.Errorf("acquire ingest lease of %s: %w", integrationID, err)
+	}
+	return nil
+}
+
+// ReleaseLease ends holder's lease. The caller must claim once more after it.
+func (s *Store) ReleaseLease(ctx context.Context, integrationID, holder string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE ingest_leases SET expires_at = now() - interval '1 millisecond'
+		WHERE integration_id = $1 AND holder = $2`, integrationID, holder)
+	if err != nil {
+		return fmt.Errorf("release ingest lease of %s: %w", integrationID, err)
+	}
+	return nil
+}
+
+// DrainerLive reports whether a drainer holds the integration's lease. Call
+// it after the delivery's insert has committed.
+func (s *Store) DrainerLive(ctx context.Context, integrationID string) (bool, error) {
+	var live bool
+	err := s.db.GetContext(ctx, &live, `SELECT COALESCE((SELECT expires_at > now() FROM ingest_leases WHERE integration_id = $1), false)`,
+		integrationID)
+	if err != nil {
+		return false, fmt.Errorf("read ingest lease of %s: %w", integrationID, err)
+	}
+	return live, nil
+}
+
+// PendingDeliveryIDs lists the oldest small deliveries of an integration
+// waiting to be applied.
+func (s *Store) PendingDeliveryIDs(ctx context.Context, integrationID string, limit int) ([]int64, error) {
+	var ids []int64
+	err := s.db.SelectContext(ctx, &ids, `SELECT id FROM deliveries
+		WHERE integration_id = $1 AND status = 'received' AND NOT large ORDER BY id LIMIT $2`, integrationID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list pending deliveries: %w", err)
+	}
+	return ids, nil
+}
+
+// DeliveryBodies loads the bodies of deliveries by id.
+func (s *Store) DeliveryBodies(ctx context.Context, ids []int64) (map[int64][]byte, error) {
+	rows, err := s.db.QueryxContext(ctx, `SELECT id, body FROM deliveries WHERE id = ANY($1)`, pq.Int64Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("load delivery bodies: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[int64][]byte, len(ids))
+	for rows.Next() {
+		var id int64
+		var body []byte
+		if err := rows.Scan(&id, &body); err != nil {
+			return nil, fmt.Errorf("load delivery bodies: %w", err)
+		}
+		out[id] = body
+	}
+	return out, rows.Err()
+}
+
+// DeliveryApplier applies one delivery of a batch in tx and returns the
+// result to record with it.
+type DeliveryApplier func(ctx context.Context, tx *Tx, d *Delivery) (result any, err error)
+
+// FailedDelivery is a delivery of a batch that could not be applied.
+type FailedDelivery struct {
+	ID     int64
+	Reason string
+}
+
+// BatchOutcome is what ApplyBatch did.
+type BatchOutcome struct {
+	Applied []*Delivery
+	Results []any // by position in Applied
+	Failed  []FailedDelivery
+}
+
+// ApplyBatch claims the deliveries among ids that still wait (skipping any
+// another transaction holds) and applies them in one transaction, each under
+// a savepoint: a delivery whose error permanent reports as its own (bad data
+// that the store or the rules cannot take) is rolled back alone and marked
+// failed with its reason, and the others are applied. Any other error rolls
+// the whole batch back and is returned, for the caller to retry.
+func (s *Store) ApplyBatch(ctx context.Context, ids []int64, workflowID, runID string, apply DeliveryApplier,
+	permanent func(error) bool) (*BatchOutcome, error) {
+	out := &BatchOutcome{}
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var claimed []Delivery
+		if err := tx.SelectContext(ctx, &claimed, `SELECT `+deliveryFullColumns+` FROM deliveries
+			WHERE id = ANY($1) AND status = 'received' AND NOT large ORDER BY id FOR UPDATE SKIP LOCKED`, pq.Int64Array(ids)); err != nil {
+			return fmt.Errorf("claim deliveries: %w", err)
+		}
+		for i := range claimed {
+			d := &claimed[i]
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT delivery`); err != nil {
+				return fmt.Errorf("savepoint: %w", err)
+			}
+			result, err := apply(ctx, &Tx{tx: tx}, d)
+			if err == nil {
+				err = markProcessed(ctx, tx, d.ID, result, workflowID, runID)
+			}
+			if err == nil {
+				if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT delivery`); err != nil {
+					return fmt.Errorf("release savepoint: %w", err)
+				}
+				out.Applied = append(out.Applied, d)
+				out.Results = append(out.Results, result)
+				continue
+			}
+			if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT delivery`); rerr != nil {
+				return fmt.Errorf("roll back delivery %d: %w (after %w)", d.ID, rerr, err)
+			}
+			if !permanent(err) {
+				return err
+			}
+			reason := CleanText(err.Error(), 1024)
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'failed', error = $2, processed_at = now(),
+					workflow_id = CASE WHEN $3 = '' THEN workflow_id ELSE $3 END, run_id = CASE WHEN $4 = '' THEN run_id ELSE $4 END
+				WHERE id = $1`, d.ID, reason, workflowID, runID); err != nil {
+				return fmt.Errorf("mark delivery %d failed: %w", d.ID, err)
+			}
+			out.Failed = append(out.Failed, FailedDelivery{ID: d.ID, Reason: reason})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// IsDataError reports whether err is PostgreSQL refusing a value itself (a
+// NUL character, a date out of range, a constraint), which no retry can
+// change, as opposed to a lost connection or a deadlock.
+func IsDataError(err error) bool {
+	var pqErr *pq.Error
+	if !errors.As(err, &pqErr) {
+		return false
+	}
+	switch pqErr.Code.Class() {
+	case "22", // data exception: untranslatable character, datetime out of range, invalid JSON text
+		"23", // integrity constraint violation
+		"54": // program limit exceeded: a value too large
+		return true
+	}
+	return false
+}
+
+// IntegrationsNeedingDrain lists integrations with small deliveries waiting
+// since before olderThan and no live drainer: their ingest workflow must be
+// (re)started.
+func (s *Store) IntegrationsNeedingDrain(ctx context.Context, olderThan time.Time) ([]string, error) {
+	var ids []string
+	err := s.db.SelectContext(ctx, &ids, `SELECT DISTINCT d.integration_id FROM deliveries d
+		LEFT JOIN ingest_leases l ON l.integration_id = d.integration_id
+		WHERE d.status = 'received' AND NOT d.large AND d.received_at < $1 AND (l.expires_at IS NULL OR l.expires_at < now())`,
+		olderThan)
+	if err != nil {
+		return nil, fmt.Errorf("list integrations needing a drain: %w", err)
+	}
+	return ids, nil
+}
+
+// StaleLargeDeliveries lists large deliveries waiting since before
+// olderThan, oldest first: their workflow may be gone (terminated, timed out,
+// namespace reset) and must be started again.
+func (s *Store) StaleLargeDeliveries(ctx context.Context, olderThan time.Time, limit int) ([]Delivery, error) {
+	var out []Delivery
+	err := s.db.SelectContext(ctx, &out, `SELECT `+deliverySummaryColumns+` FROM deliveries
+		WHERE status = 'received' AND large AND received_at < $1 ORDER BY id LIMIT $2`, olderThan, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list stale large deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// ChunkProgress is where a chunked apply stands.
+type ChunkProgress struct {
+	AppliedItems int
+	Result       json.RawMessage
+	Done         bool // processed, failed or otherwise no longer waiting
+}
+
+// LargeDeliveryProgress reads a large delivery's progress.
+func (s *Store) LargeDeliveryProgress(ctx context.Context, id int64) (*ChunkProgress, error) {
+	var row struct {
+		Applied int    `db:"applied_items"`
+		Status  string `db:"status"`
+		Result  []byte `db:"result"`
+	}
+	if err := s.db.GetContext(ctx, &row, `SELECT applied_items, status, result FROM deliveries WHERE id = $1`, id); err != nil {
+		return nil, fmt.Errorf("read progress of delivery %d: %w", id, err)
+	}
+	return &ChunkProgress{AppliedItems: row.Applied, Result: row.Result, Done: row.Status != DeliveryReceived}, nil
+}
+
+// ApplyChunk applies items [from, to) of a large delivery in one
+// transaction, recording the progress and the running result with them, and
+// on the last chunk marks the delivery processed. A chunk already applied
+// (the progress is past from) is skipped: a retried attempt resumes, it does
+// not apply anything twice.
+func (s *Store) ApplyChunk(ctx context.Context, id int64, from, to int, last bool, result any, workflowID, runID string,
+	apply func(ctx context.Context, tx *Tx) error) (applied bool, err error) {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var row struct {
+			Applied int    `db:"applied_items"`
+			Status  string `db:"status"`
+		}
+		if err := tx.GetContext(ctx, &row, `SELECT applied_items, status FROM deliveries WHERE id = $1 FOR UPDATE`, id); err != nil {
+			return fmt.Errorf("lock delivery %d: %w", id, err)
+		}
+		if row.Status != DeliveryReceived || row.Applied > from {
+			return nil
+		}
+		if err := apply(ctx, &Tx{tx: tx}); err != nil {
+			return err
+		}
+		b, err := json.Marshal(result)
+		if err != nil {
+			return fmt.Errorf("encode result: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET applied_items = $2, result = $3 WHERE id = $1`, id, to, b); err != nil {
+			return fmt.Errorf("record progress of delivery %d: %w", id, err)
+		}
+		applied = true
+		if last {
+			return markProcessed(ctx, tx, id, result, workflowID, runID)
+		}
+		return nil
+	})
+	return applied, err
+}

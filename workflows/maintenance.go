@@ -1,0 +1,74 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/cventsync/cventsync/activities"
+	"github.com/cventsync/cventsync/internal/searchattr"
+)
+
+// Maintenance is the periodic sweep, run by the "maintenance" Temporal
+// Schedule (so it runs once however many gateways and workers there are, and
+// shows in the Web UI): it restarts the work whose workflow vanished
+// (terminated, timed out, lost with a namespace reset, or never started
+// because Temporal was down when the delivery arrived), kicks participation
+// write-backs that are due, starts contact updates that never started, and
+// recreates missing polling schedules.
+func Maintenance(ctx workflow.Context) (*activities.StaleWork, error) {
+	var a *activities.Maintenance
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	})
+	var work activities.StaleWork
+	if err := workflow.ExecuteActivity(actx, a.FindStaleWork).Get(ctx, &work); err != nil {
+		return nil, err
+	}
+	var futures []workflow.ChildWorkflowFuture
+	start := func(id, integrationID string, fn any, args ...any) {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            id,
+			ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
+			WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.IntegrationID.ValueSet(integrationID)),
+		})
+		futures = append(futures, workflow.ExecuteChildWorkflow(cctx, fn, args...))
+	}
+	for _, id := range work.Drain {
+		start(IngestWorkflowID(id), id, Ingest, &IngestInput{IntegrationID: id})
+	}
+	for _, d := range work.Large {
+		start(d.WorkflowID, d.IntegrationID, Delivery, &DeliveryInput{DeliveryID: d.DeliveryID, IntegrationID: d.IntegrationID,
+			EventType: d.EventType, MessageStub: d.MessageStub})
+	}
+	for _, u := range work.ContactUpdates {
+		start(ContactUpdateWorkflowID(u.IntegrationID, u.InviteeID, u.UpdateID), u.IntegrationID, ContactUpdate,
+			&ContactUpdateInput{UpdateID: u.UpdateID})
+	}
+	// A running participation workflow is told that check-ins are due; a
+	// missing one is started and finds them itself.
+	signals := make([]workflow.Future, len(work.Participation))
+	for i, id := range work.Participation {
+		signals[i] = workflow.SignalExternalWorkflow(ctx, ParticipationWorkflowID(id), "", ParticipationSignal, ParticipationKick{DueNow: true})
+	}
+	for i, id := range work.Participation {
+		if err := signals[i].Get(ctx, nil); err != nil {
+			start(ParticipationWorkflowID(id), id, Participation, &ParticipationInput{IntegrationID: id})
+		}
+	}
+	// Wait only until each child has started (or was found running): they
+	// are abandoned and run on their own.
+	for _, f := range futures {
+		err := f.GetChildWorkflowExecution().Get(ctx, nil)
+		var started *temporal.ChildWorkflowExecutionAlreadyStartedError
+		if err != nil && !errors.As(err, &started) {
+			workflow.GetLogger(ctx).Warn("maintenance could not start a workflow", "error", err)
+		}
+	}
+	return &work, nil
+}
