@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -10,16 +11,27 @@ import (
 	"github.com/cventsync/cventsync/internal/directory"
 )
 
-// UpsertSpeakers writes speakers; older data never wins, and a deleted
-// speaker stays a tombstone until something newer arrives.
+// speakerRecord is the SQL for a speaker row's change log record.
+func speakerRecord(x string) string {
+	return `jsonb_build_object('speakerId', ` + x + `.speaker_id, 'firstName', ` + x + `.first_name,
+		'lastName', ` + x + `.last_name, 'displayName', ` + x + `.display_name, 'title', ` + x + `.title,
+		'company', ` + x + `.company, 'biography', ` + x + `.biography, 'sessionIds', to_jsonb(` + x + `.session_ids),
+		'deleted', ` + x + `.deleted, 'sourceTime', ` + x + `.source_time, 'updatedAt', ` + x + `.updated_at)`
+}
+
+// UpsertSpeakers writes speakers; older data never wins, identical data is
+// not rewritten, each change is logged as speaker.changed, and a deleted
+// speaker stays a tombstone until something newer arrives. It returns how
+// many speakers were not stale.
 func (t *Tx) UpsertSpeakers(ctx context.Context, speakers []directory.Speaker) (int, error) {
-	written := 0
-	for _, s := range speakers {
-		ids := s.SessionIDs
-		if ids == nil {
-			ids = []string{}
-		}
-		res, err := t.tx.ExecContext(ctx, `
+	distinct := `(EXCLUDED.deleted IS DISTINCT FROM speakers.deleted OR (NOT EXCLUDED.deleted AND
+		(speakers.first_name, speakers.last_name, speakers.display_name, speakers.title, speakers.company, speakers.biography, speakers.session_ids)
+		IS DISTINCT FROM (EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.display_name, EXCLUDED.title, EXCLUDED.company, EXCLUDED.biography, EXCLUDED.session_ids)))`
+	changed := changedFields("o", "n")
+	q := withChangeLog(`
+		WITH old AS (SELECT s.source_time, `+speakerRecord("s")+` AS old_record FROM speakers s
+			WHERE s.integration_id = $1 AND s.speaker_id = $2 FOR UPDATE),
+		up AS (
 			INSERT INTO speakers (integration_id, speaker_id, first_name, last_name, display_name, title, company,
 				biography, session_ids, deleted, source_time)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -31,35 +43,80 @@ func (t *Tx) UpsertSpeakers(ctx context.Context, speakers []directory.Speaker) (
 				company = CASE WHEN EXCLUDED.deleted THEN speakers.company ELSE EXCLUDED.company END,
 				biography = CASE WHEN EXCLUDED.deleted THEN speakers.biography ELSE EXCLUDED.biography END,
 				session_ids = CASE WHEN EXCLUDED.deleted THEN speakers.session_ids ELSE EXCLUDED.session_ids END,
-				deleted = EXCLUDED.deleted, source_time = EXCLUDED.source_time, updated_at = now()
-			WHERE speakers.source_time <= EXCLUDED.source_time`,
-			s.IntegrationID, s.SpeakerID, s.FirstName, s.LastName, s.DisplayName, s.Title, s.Company, s.Biography,
-			pq.StringArray(ids), s.Deleted, s.SourceTime)
+				deleted = EXCLUDED.deleted, source_time = EXCLUDED.source_time,
+				updated_at = CASE WHEN `+distinct+` THEN now() ELSE speakers.updated_at END
+			WHERE speakers.source_time <= EXCLUDED.source_time
+				AND (speakers.source_time < EXCLUDED.source_time OR `+distinct+`)
+				AND `+oldFirst+`
+			RETURNING speakers.*),
+		diff AS (SELECT up.integration_id, up.speaker_id, (SELECT old_record FROM old) AS o, `+speakerRecord("up")+` AS n FROM up),
+		ch AS (SELECT integration_id, '`+ChangeSpeakerChanged+`' AS type, 'speaker:' || speaker_id AS key,
+				CASE WHEN o IS NULL THEN '{}'::jsonb ELSE `+changed+` END AS changed, n AS record, speaker_id AS ord
+			FROM diff
+			WHERE CASE WHEN o IS NULL THEN NOT (n->>'deleted')::boolean ELSE `+changed+` <> '{}'::jsonb END)`,
+		`, (SELECT count(*) FROM old WHERE old.source_time > $11) AS stale`)
+	written := 0
+	for _, s := range speakers {
+		ids := s.SessionIDs
+		if ids == nil {
+			ids = []string{}
+		}
+		var res struct {
+			Appended int64 `db:"appended"`
+			Notified int64 `db:"notified"`
+			Stale    int   `db:"stale"`
+		}
+		err := t.tx.GetContext(ctx, &res, q, s.IntegrationID, s.SpeakerID, s.FirstName, s.LastName, s.DisplayName,
+			s.Title, s.Company, s.Biography, pq.StringArray(ids), s.Deleted, s.SourceTime)
 		if err != nil {
 			return written, fmt.Errorf("upsert speaker %s: %w", s.SpeakerID, err)
 		}
-		n, _ := res.RowsAffected()
-		written += int(n)
+		written += 1 - res.Stale
 	}
 	return written, nil
 }
 
 // SetSessionSpeakers records the speakers a session item listed, only if
-// that item's state is the one stored (its upsert was not stale).
+// that item's state is the one stored (its upsert was not stale), and logs
+// session.updated when the list changed.
 func (t *Tx) SetSessionSpeakers(ctx context.Context, integrationID, sessionID string, speakerIDs []string, sourceTime time.Time) error {
 	if speakerIDs == nil {
 		speakerIDs = []string{}
 	}
-	_, err := t.tx.ExecContext(ctx, `UPDATE sessions SET speaker_ids = $3
-		WHERE integration_id = $1 AND session_id = $2 AND source_time = $4 AND NOT deleted`,
-		integrationID, sessionID, pq.StringArray(speakerIDs), sourceTime)
+	q := withChangeLog(`
+		WITH old AS (SELECT `+sessionRecord("s")+` AS old_record FROM sessions s
+			WHERE s.integration_id = $1 AND s.session_id = $2 FOR UPDATE),
+		up AS (UPDATE sessions SET speaker_ids = $3
+			WHERE integration_id = $1 AND session_id = $2 AND source_time = $4 AND NOT deleted AND speaker_ids IS DISTINCT FROM $3 AND `+oldFirst+`
+			RETURNING sessions.*),
+		cur AS (SELECT up.*, (SELECT old_record FROM old) AS old_record FROM up),
+		`+sessionChanges(), "")
+	_, err := t.tx.ExecContext(ctx, q, integrationID, sessionID, pq.StringArray(speakerIDs), sourceTime)
 	return wrap("set session speakers", err)
 }
 
-// UpsertAgenda writes agenda entries, newest wins per attendee and session.
+// agendaDelta is one session added to or removed from an attendee's agenda.
+type agendaDelta struct {
+	IntegrationID string `json:"integrationId"`
+	InviteeID     string `json:"inviteeId"`
+	SessionID     string `json:"sessionId"`
+	Registered    bool   `json:"registered"`
+}
+
+// UpsertAgenda writes agenda entries, newest wins per attendee and session,
+// and logs agenda.changed per attendee whose agenda changed. It returns how
+// many entries were not stale.
 func (t *Tx) UpsertAgenda(ctx context.Context, entries []directory.AgendaEntry) (int, error) {
+	written, deltas, err := t.upsertAgenda(ctx, entries)
+	if err != nil {
+		return written, err
+	}
+	return written, t.appendAgendaChanges(ctx, deltas)
+}
+
+func (t *Tx) upsertAgenda(ctx context.Context, entries []directory.AgendaEntry) (int, map[string][]agendaDelta, error) {
 	if len(entries) == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
 	// One statement for the whole batch: a manual sync carries an agenda
 	// entry for most of its thousands of attendees. The newest entry per
@@ -78,25 +135,95 @@ func (t *Tx) UpsertAgenda(ctx context.Context, entries []directory.AgendaEntry) 
 		integ, inv, ses = append(integ, e.IntegrationID), append(inv, e.InviteeID), append(ses, e.SessionID)
 		reg, src = append(reg, e.Registered), append(src, e.SourceTime.UTC().Format(time.RFC3339Nano))
 	}
-	res, err := t.tx.ExecContext(ctx, `
-		INSERT INTO agenda (integration_id, invitee_id, session_id, registered, source_time)
-		SELECT u.integ, u.inv, u.ses, u.reg, u.src::timestamptz
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::text[]) AS u(integ, inv, ses, reg, src)
-		ON CONFLICT (integration_id, invitee_id, session_id) DO UPDATE SET
-			registered = EXCLUDED.registered, source_time = EXCLUDED.source_time, updated_at = now()
-		WHERE agenda.source_time <= EXCLUDED.source_time`,
+	// A registration flag re-applied unchanged is no change: only a newer
+	// source_time is recorded. A tombstone inserted for a registration never
+	// seen changes nobody's agenda.
+	var res struct {
+		Stale  int    `db:"stale"`
+		Deltas []byte `db:"deltas"`
+	}
+	err := t.tx.GetContext(ctx, &res, `
+		WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::text[]) AS u(integ, inv, ses, reg, src)),
+		old AS (SELECT a.integration_id, a.invitee_id, a.session_id, a.registered, a.source_time FROM agenda a
+			JOIN u ON a.integration_id = u.integ AND a.invitee_id = u.inv AND a.session_id = u.ses FOR UPDATE OF a),
+		up AS (
+			INSERT INTO agenda (integration_id, invitee_id, session_id, registered, source_time)
+			SELECT u.integ, u.inv, u.ses, u.reg, u.src::timestamptz FROM u
+			ON CONFLICT (integration_id, invitee_id, session_id) DO UPDATE SET
+				registered = EXCLUDED.registered, source_time = EXCLUDED.source_time,
+				updated_at = CASE WHEN agenda.registered IS DISTINCT FROM EXCLUDED.registered THEN now() ELSE agenda.updated_at END
+			WHERE agenda.source_time <= EXCLUDED.source_time
+				AND (agenda.source_time < EXCLUDED.source_time OR agenda.registered IS DISTINCT FROM EXCLUDED.registered)
+				AND `+oldFirst+`
+			RETURNING agenda.integration_id, agenda.invitee_id, agenda.session_id, agenda.registered)
+		SELECT (SELECT count(*) FROM u JOIN old ON old.integration_id = u.integ AND old.invitee_id = u.inv
+				AND old.session_id = u.ses WHERE old.source_time > u.src::timestamptz) AS stale,
+			(SELECT COALESCE(json_agg(json_build_object('integrationId', up.integration_id, 'inviteeId', up.invitee_id, 'sessionId', up.session_id,
+				'registered', up.registered)), '[]') FROM up
+				LEFT JOIN old ON old.integration_id = up.integration_id AND old.invitee_id = up.invitee_id AND old.session_id = up.session_id
+				WHERE CASE WHEN old.invitee_id IS NULL THEN up.registered ELSE old.registered <> up.registered END) AS deltas`,
 		pq.StringArray(integ), pq.StringArray(inv), pq.StringArray(ses), pq.BoolArray(reg), pq.StringArray(src))
 	if err != nil {
-		return 0, fmt.Errorf("upsert %d agenda entries: %w", n, err)
+		return 0, nil, fmt.Errorf("upsert %d agenda entries: %w", n, err)
 	}
-	written, _ := res.RowsAffected()
-	return int(written), nil
+	var list []agendaDelta
+	if err := json.Unmarshal(res.Deltas, &list); err != nil {
+		return 0, nil, fmt.Errorf("upsert agenda entries: %w", err)
+	}
+	deltas := map[string][]agendaDelta{}
+	for _, d := range list {
+		deltas[d.IntegrationID] = append(deltas[d.IntegrationID], d)
+	}
+	return n - res.Stale, deltas, nil
+}
+
+// appendAgendaChanges logs agenda.changed per attendee in deltas (by
+// integration), with the sessions added and removed and the whole agenda
+// as it now stands, in one statement per integration.
+func (t *Tx) appendAgendaChanges(ctx context.Context, deltas map[string][]agendaDelta) error {
+	for integrationID, list := range deltas {
+		type change struct {
+			Added   []string `json:"added"`
+			Removed []string `json:"removed"`
+		}
+		per := map[string]*change{}
+		for _, d := range list {
+			c := per[d.InviteeID]
+			if c == nil {
+				c = &change{Added: []string{}, Removed: []string{}}
+				per[d.InviteeID] = c
+			}
+			if d.Registered {
+				c.Added = append(c.Added, d.SessionID)
+			} else {
+				c.Removed = append(c.Removed, d.SessionID)
+			}
+		}
+		invitees, changed := make([]string, 0, len(per)), make([]string, 0, len(per))
+		for inv, c := range per {
+			b, _ := json.Marshal(c)
+			invitees, changed = append(invitees, inv), append(changed, string(b))
+		}
+		q := withChangeLog(`
+			WITH d AS (SELECT * FROM unnest($2::text[], $3::text[]) AS d(inv, changed)),
+			ch AS (SELECT $1::text AS integration_id, '`+ChangeAgendaChanged+`' AS type, 'agenda:' || d.inv AS key,
+				d.changed::jsonb AS changed,
+				jsonb_build_object('inviteeId', d.inv, 'sessionIds', (SELECT COALESCE(jsonb_agg(a.session_id ORDER BY a.session_id), '[]')
+					FROM agenda a WHERE a.integration_id = $1 AND a.invitee_id = d.inv AND a.registered)) AS record,
+				d.inv AS ord
+				FROM d)`, "")
+		if _, err := t.tx.ExecContext(ctx, q, integrationID, pq.StringArray(invitees), pq.StringArray(changed)); err != nil {
+			return fmt.Errorf("append agenda changes: %w", err)
+		}
+	}
+	return nil
 }
 
 // ReplaceAgendas makes each attendee's listed sessions their whole agenda
 // as of sourceTime (a manual sync lists every session): listed sessions are
-// registered, every other stored one becomes a tombstone, unless newer. Two
-// statements for all attendees.
+// registered, every other stored one becomes a tombstone, unless newer.
+// Three statements for all attendees, the last one logging one
+// agenda.changed per attendee whose agenda changed.
 func (t *Tx) ReplaceAgendas(ctx context.Context, integrationID string, agendas map[string][]string, sourceTime time.Time) error {
 	if len(agendas) == 0 {
 		return nil
@@ -112,16 +239,33 @@ func (t *Tx) ReplaceAgendas(ctx context.Context, integrationID string, agendas m
 				Registered: true, SourceTime: sourceTime})
 		}
 	}
-	_, err := t.tx.ExecContext(ctx, `UPDATE agenda a SET registered = false, source_time = $3, updated_at = now()
+	var cleared []byte
+	err := t.tx.GetContext(ctx, &cleared, `WITH c AS (UPDATE agenda a SET registered = false, source_time = $3, updated_at = now()
 		WHERE a.integration_id = $1 AND a.invitee_id = ANY($2) AND a.registered AND a.source_time <= $3
 		AND NOT EXISTS (SELECT 1 FROM unnest($4::text[], $5::text[]) AS n(inv, ses)
-			WHERE n.inv = a.invitee_id AND n.ses = a.session_id)`,
+			WHERE n.inv = a.invitee_id AND n.ses = a.session_id)
+		RETURNING a.invitee_id, a.session_id)
+		SELECT COALESCE(json_agg(json_build_object('inviteeId', invitee_id, 'sessionId', session_id, 'registered', false)), '[]') FROM c`,
 		integrationID, pq.StringArray(invitees), sourceTime, pq.StringArray(pairInv), pq.StringArray(pairSes))
 	if err != nil {
 		return wrap("clear agendas", err)
 	}
-	_, err = t.UpsertAgenda(ctx, entries)
-	return err
+	var removed []agendaDelta
+	if err := json.Unmarshal(cleared, &removed); err != nil {
+		return wrap("clear agendas", err)
+	}
+	_, deltas, err := t.upsertAgenda(ctx, entries)
+	if err != nil {
+		return err
+	}
+	if deltas == nil {
+		deltas = map[string][]agendaDelta{}
+	}
+	deltas[integrationID] = append(deltas[integrationID], removed...)
+	if len(deltas[integrationID]) == 0 {
+		return nil
+	}
+	return t.appendAgendaChanges(ctx, deltas)
 }
 
 // RegisteredSessions returns the ids of the sessions an attendee is registered for.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/cventsync/cventsync/internal/directory"
@@ -74,9 +75,53 @@ func (t *Tx) LockAttendees(ctx context.Context, integrationID string, inviteeIDs
 	return out, nil
 }
 
+// attendeeDataColumns are the columns whose change is a change of the
+// attendee: re-applying the same values (a duplicate, a replay, a re-applied
+// chunk) rewrites nothing and appends nothing to the change log.
+var attendeeDataColumns = []string{"contact_id", "email", "first_name", "last_name", "company", "title",
+	"profile_image_url", "registration_type", "cvent_status", "access", "is_guest", "primary_invitee_id",
+	"access_groups", "profile", "custom_fields"}
+
+// attendeeRecord is the SQL for an attendee row's change log record, the
+// shape the admin API answers.
+func attendeeRecord(x string) string {
+	return `jsonb_build_object('inviteeId', ` + x + `.invitee_id, 'contactId', ` + x + `.contact_id, 'email', ` + x + `.email,
+		'firstName', ` + x + `.first_name, 'lastName', ` + x + `.last_name, 'company', ` + x + `.company, 'title', ` + x + `.title,
+		'profileImageUrl', ` + x + `.profile_image_url, 'registrationType', ` + x + `.registration_type,
+		'cventStatus', ` + x + `.cvent_status, 'access', ` + x + `.access, 'isGuest', ` + x + `.is_guest,
+		'primaryInviteeId', ` + x + `.primary_invitee_id, 'groups', to_jsonb(` + x + `.access_groups),
+		'profile', ` + x + `.profile, 'customFields', ` + x + `.custom_fields, 'sourceTime', ` + x + `.source_time,
+		'updatedAt', ` + x + `.updated_at, 'createdAt', ` + x + `.created_at)`
+}
+
+// attendeeChangeType names an attendee change from its old record (NULL
+// when created) and new one: access and groups matter most to a platform.
+func attendeeChangeType(o, n string) string {
+	return `CASE WHEN ` + o + ` IS NULL THEN '` + ChangeAttendeeCreated + `'
+		WHEN (` + o + `)->'access' <> (` + n + `)->'access' THEN
+			CASE WHEN ((` + n + `)->>'access')::boolean THEN '` + ChangeAccessGranted + `' ELSE '` + ChangeAccessRevoked + `' END
+		WHEN (` + o + `)->'groups' <> (` + n + `)->'groups' THEN '` + ChangeGroupsChanged + `'
+		ELSE '` + ChangeAttendeeUpdated + `' END`
+}
+
+// attendeeChangeCTEs turns a CTE "cur" of changed attendee rows, with the
+// old record as column old_record (NULL when created), into the ch CTE.
+const attendeeDiffCTE = `diff AS (SELECT cur.integration_id, cur.invitee_id, cur.old_record AS o, ` + "%s" + ` AS n FROM cur),
+	ch AS (SELECT integration_id, %s AS type, 'attendee:' || invitee_id AS key,
+		CASE WHEN o IS NULL THEN '{}'::jsonb ELSE %s END AS changed, n AS record, invitee_id AS ord
+		FROM diff WHERE o IS NULL OR %s <> '{}'::jsonb)`
+
+func attendeeDiff() string {
+	changed := changedFields("o", "n")
+	return fmt.Sprintf(attendeeDiffCTE, attendeeRecord("cur"), attendeeChangeType("o", "n"), changed, changed)
+}
+
 // UpsertAttendees writes complete attendee records in one statement. A record
 // only replaces a stored one whose SourceTime is not newer, so an old message
-// arriving late changes nothing. It returns how many records were written.
+// arriving late changes nothing; identical data is not rewritten (a newer
+// SourceTime alone moves only source_time). Each real change is appended to
+// the change log in the same statement. It returns how many records were
+// not stale.
 func (t *Tx) UpsertAttendees(ctx context.Context, deliveryID int64, attendees []directory.Attendee) (int, error) {
 	if len(attendees) == 0 {
 		return 0, nil
@@ -98,27 +143,49 @@ func (t *Tx) UpsertAttendees(ctx context.Context, deliveryID int64, attendees []
 		custom[i] = jsonOr(a.CustomFields, "{}")
 		source[i] = a.SourceTime.UTC().Format(time.RFC3339Nano)
 	}
-	res, err := t.tx.ExecContext(ctx, `
-		INSERT INTO attendees (integration_id, invitee_id, contact_id, email, first_name, last_name, company, title,
-			profile_image_url, registration_type, cvent_status, access, is_guest, primary_invitee_id, access_groups,
-			profile, custom_fields, source_time, last_delivery_id, updated_at)
-		SELECT u.integ, u.invitee, u.contact, u.email, u.first, u.last, u.company, u.title, u.image, u.reg_type, u.status,
-			u.access, u.guest, u.primary_id, ARRAY(SELECT jsonb_array_elements_text(u.groups::jsonb)),
-			u.profile::jsonb, u.custom::jsonb, u.source::timestamptz, NULLIF($19, 0), now()
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-			$9::text[], $10::text[], $11::text[], $12::bool[], $13::bool[], $14::text[], $15::text[], $16::text[],
-			$17::text[], $18::text[])
-			AS u(integ, invitee, contact, email, first, last, company, title, image, reg_type, status, access, guest,
-			     primary_id, groups, profile, custom, source)
-		ON CONFLICT (integration_id, invitee_id) DO UPDATE SET
-			contact_id = EXCLUDED.contact_id, email = EXCLUDED.email, first_name = EXCLUDED.first_name,
-			last_name = EXCLUDED.last_name, company = EXCLUDED.company, title = EXCLUDED.title,
-			profile_image_url = EXCLUDED.profile_image_url, registration_type = EXCLUDED.registration_type,
-			cvent_status = EXCLUDED.cvent_status, access = EXCLUDED.access, is_guest = EXCLUDED.is_guest,
-			primary_invitee_id = EXCLUDED.primary_invitee_id, access_groups = EXCLUDED.access_groups,
-			profile = EXCLUDED.profile, custom_fields = EXCLUDED.custom_fields, source_time = EXCLUDED.source_time,
-			last_delivery_id = EXCLUDED.last_delivery_id, updated_at = now()
-		WHERE attendees.source_time <= EXCLUDED.source_time`,
+	distinct := tuple("attendees.", attendeeDataColumns) + " IS DISTINCT FROM " + tuple("EXCLUDED.", attendeeDataColumns)
+	q := withChangeLog(`
+		WITH u AS (
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+				$9::text[], $10::text[], $11::text[], $12::bool[], $13::bool[], $14::text[], $15::text[], $16::text[],
+				$17::text[], $18::text[])
+				AS u(integ, invitee, contact, email, first, last, company, title, image, reg_type, status, access, guest,
+				     primary_id, groups, profile, custom, source)),
+		old AS (
+			SELECT a.*, `+attendeeRecord("a")+` AS old_record FROM attendees a
+			JOIN u ON a.integration_id = u.integ AND a.invitee_id = u.invitee FOR UPDATE OF a),
+		up AS (
+			INSERT INTO attendees AS attendees (integration_id, invitee_id, contact_id, email, first_name, last_name, company, title,
+				profile_image_url, registration_type, cvent_status, access, is_guest, primary_invitee_id, access_groups,
+				profile, custom_fields, source_time, last_delivery_id, updated_at)
+			SELECT u.integ, u.invitee, u.contact, u.email, u.first, u.last, u.company, u.title, u.image, u.reg_type, u.status,
+				u.access, u.guest, u.primary_id, ARRAY(SELECT jsonb_array_elements_text(u.groups::jsonb)),
+				u.profile::jsonb, u.custom::jsonb, u.source::timestamptz, NULLIF($19, 0), now()
+			FROM u
+			ON CONFLICT (integration_id, invitee_id) DO UPDATE SET
+				contact_id = EXCLUDED.contact_id, email = EXCLUDED.email, first_name = EXCLUDED.first_name,
+				last_name = EXCLUDED.last_name, company = EXCLUDED.company, title = EXCLUDED.title,
+				profile_image_url = EXCLUDED.profile_image_url, registration_type = EXCLUDED.registration_type,
+				cvent_status = EXCLUDED.cvent_status, access = EXCLUDED.access, is_guest = EXCLUDED.is_guest,
+				primary_invitee_id = EXCLUDED.primary_invitee_id, access_groups = EXCLUDED.access_groups,
+				profile = EXCLUDED.profile, custom_fields = EXCLUDED.custom_fields, source_time = EXCLUDED.source_time,
+				last_delivery_id = EXCLUDED.last_delivery_id,
+				updated_at = CASE WHEN `+distinct+` THEN now() ELSE attendees.updated_at END
+			WHERE attendees.source_time <= EXCLUDED.source_time
+				AND (attendees.source_time < EXCLUDED.source_time OR `+distinct+`)
+				AND `+oldFirst+`
+			RETURNING attendees.*),
+		cur AS (SELECT up.*, old.old_record FROM up
+			LEFT JOIN old ON old.integration_id = up.integration_id AND old.invitee_id = up.invitee_id),
+		`+attendeeDiff(), `,
+		(SELECT count(*) FROM u JOIN old ON old.integration_id = u.integ AND old.invitee_id = u.invitee
+			WHERE old.source_time > u.source::timestamptz) AS stale`)
+	var res struct {
+		Appended int64 `db:"appended"`
+		Notified int64 `db:"notified"`
+		Stale    int   `db:"stale"`
+	}
+	err := t.tx.GetContext(ctx, &res, q,
 		pq.StringArray(integ), pq.StringArray(invitee), pq.StringArray(contact), pq.StringArray(email),
 		pq.StringArray(first), pq.StringArray(last), pq.StringArray(company), pq.StringArray(title),
 		pq.StringArray(image), pq.StringArray(regType), pq.StringArray(status), pq.BoolArray(access),
@@ -127,8 +194,36 @@ func (t *Tx) UpsertAttendees(ctx context.Context, deliveryID int64, attendees []
 	if err != nil {
 		return 0, fmt.Errorf("upsert %d attendees: %w", n, err)
 	}
-	written, _ := res.RowsAffected()
-	return int(written), nil
+	return n - res.Stale, nil
+}
+
+// appendAttendeeChange appends the change of one attendee whose record
+// before was old (nil when created), reading its current row; nothing when
+// nothing changed.
+func appendAttendeeChange(ctx context.Context, tx *sqlx.Tx, integrationID, inviteeID string, old json.RawMessage) error {
+	var oldArg any
+	if old != nil {
+		oldArg = string(old)
+	}
+	q := withChangeLog(`WITH cur AS (SELECT a.*, $3::jsonb AS old_record FROM attendees a
+		WHERE a.integration_id = $1 AND a.invitee_id = $2), `+attendeeDiff(), "")
+	_, err := tx.ExecContext(ctx, q, integrationID, inviteeID, oldArg)
+	return wrap("append attendee change", err)
+}
+
+// attendeeRecordOf reads an attendee's current change log record, locking
+// the row; nil when there is no such attendee.
+func attendeeRecordOf(ctx context.Context, tx *sqlx.Tx, integrationID, inviteeID string) (json.RawMessage, error) {
+	var rec []byte
+	err := tx.GetContext(ctx, &rec, `SELECT `+attendeeRecord("a")+` FROM attendees a
+		WHERE a.integration_id = $1 AND a.invitee_id = $2 FOR UPDATE`, integrationID, inviteeID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read attendee record: %w", err)
+	}
+	return rec, nil
 }
 
 func jsonOr(v any, empty string) string {

@@ -40,15 +40,28 @@ type ContactUpdate struct {
 func (s *Store) ApplyPlatformEdit(ctx context.Context, integrationID, inviteeID string, changed, push map[string]string, contactID string) (int64, error) {
 	var updateID int64
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockChangeLog(ctx, tx, integrationID); err != nil {
+			return err
+		}
+		before, err := attendeeRecordOf(ctx, tx, integrationID, inviteeID)
+		if err != nil {
+			return err
+		}
 		for field, value := range changed {
 			col, ok := platformColumns[field]
 			if !ok {
 				return fmt.Errorf("field %q cannot be edited", field)
 			}
-			// col comes from the fixed map above, never from input.
+			// col comes from the fixed map above, never from input. An equal
+			// value is not a change: it neither moves updated_at nor logs.
 			if _, err := tx.ExecContext(ctx, `UPDATE attendees SET `+col+` = $3, updated_at = now()
-				WHERE integration_id = $1 AND invitee_id = $2`, integrationID, inviteeID, value); err != nil {
+				WHERE integration_id = $1 AND invitee_id = $2 AND `+col+` IS DISTINCT FROM $3`, integrationID, inviteeID, value); err != nil {
 				return fmt.Errorf("edit attendee: %w", err)
+			}
+		}
+		if before != nil {
+			if err := appendAttendeeChange(ctx, tx, integrationID, inviteeID, before); err != nil {
+				return err
 			}
 		}
 		if len(push) == 0 {
@@ -100,13 +113,31 @@ func (s *Store) PendingContactUpdates(ctx context.Context, cutoff time.Time, lim
 }
 
 // DeleteAttendee removes an attendee from the directory (and its
-// participation); Cvent is not told.
+// participation) and logs attendee.removed with the record it had; Cvent is
+// not told.
 func (s *Store) DeleteAttendee(ctx context.Context, integrationID, inviteeID string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM attendees WHERE integration_id = $1 AND invitee_id = lower($2)`, integrationID, inviteeID)
+	var appended int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockChangeLog(ctx, tx, integrationID); err != nil {
+			return err
+		}
+		q := withChangeLog(`WITH del AS (DELETE FROM attendees WHERE integration_id = $1 AND invitee_id = lower($2) RETURNING *),
+			ch AS (SELECT del.integration_id, '`+ChangeAttendeeRemoved+`' AS type, 'attendee:' || del.invitee_id AS key,
+				'{}'::jsonb AS changed, `+attendeeRecord("del")+` AS record, del.invitee_id AS ord FROM del)`, "")
+		var res struct {
+			Appended int64 `db:"appended"`
+			Notified int64 `db:"notified"`
+		}
+		if err := tx.GetContext(ctx, &res, q, integrationID, inviteeID); err != nil {
+			return fmt.Errorf("delete attendee: %w", err)
+		}
+		appended = res.Appended
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("delete attendee: %w", err)
+		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if appended == 0 {
 		return ErrNotFound
 	}
 	return nil

@@ -211,13 +211,33 @@ func (s *Store) RecordWriteOutcomes(ctx context.Context, integrationID string, o
 	for i, o := range outcomes {
 		ids[i], statuses[i], errs[i] = o.InviteeID, o.Status, o.Error
 	}
-	_, err := s.db.ExecContext(ctx, `
-		UPDATE participation p SET status = u.status, last_error = u.err, updated_at = now(),
+	// A check-in that becomes written is news for the platform: it is logged
+	// as participation.written in the same statement, once (an attendee
+	// already written is not logged again).
+	q := withChangeLog(`
+		WITH u AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS u(invitee, status, err)),
+		old AS (SELECT p.invitee_id, p.status FROM participation p JOIN u ON p.integration_id = $1 AND p.invitee_id = u.invitee
+			FOR UPDATE OF p),
+		up AS (UPDATE participation p SET status = u.status, last_error = u.err, updated_at = now(),
 			written_at = CASE WHEN u.status = 'written' THEN now() ELSE p.written_at END,
 			batch_id = CASE WHEN u.status = 'pending' THEN '' ELSE p.batch_id END
-		FROM unnest($2::text[], $3::text[], $4::text[]) AS u(invitee, status, err)
-		WHERE p.integration_id = $1 AND p.invitee_id = u.invitee`,
-		integrationID, pq.StringArray(ids), pq.StringArray(statuses), pq.StringArray(errs))
+		FROM u
+		WHERE p.integration_id = $1 AND p.invitee_id = u.invitee AND `+oldFirst+`
+		RETURNING p.*),
+		ch AS (SELECT up.integration_id, '`+ChangeParticipationWritten+`' AS type, 'participation:' || up.invitee_id AS key,
+			'{}'::jsonb AS changed,
+			jsonb_build_object('inviteeId', up.invitee_id, 'status', up.status, 'writtenAt', up.written_at,
+				'firstLoginAt', up.first_login_at, 'watchedSeconds', up.watched_seconds) AS record,
+			up.invitee_id AS ord
+			FROM up JOIN old ON old.invitee_id = up.invitee_id
+			WHERE up.status = 'written' AND old.status <> 'written')`, "")
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockChangeLog(ctx, tx, integrationID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, q, integrationID, pq.StringArray(ids), pq.StringArray(statuses), pq.StringArray(errs))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("record write-back outcomes: %w", err)
 	}
