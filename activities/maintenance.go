@@ -58,19 +58,33 @@ type StaleWork struct {
 	PollSchedules int
 }
 
+// StaleWorkInput overrides how old waiting work must be to count as
+// abandoned; zero values take the defaults.
+type StaleWorkInput struct {
+	SmallDeliveryAge time.Duration
+	LargeDeliveryAge time.Duration
+}
+
 // FindStaleWork lists the work the Maintenance workflow must (re)start.
-func (m *Maintenance) FindStaleWork(ctx context.Context) (*StaleWork, error) {
+func (m *Maintenance) FindStaleWork(ctx context.Context, in *StaleWorkInput) (*StaleWork, error) {
 	now := time.Now()
+	small, large := staleSmallDelivery, staleLargeDelivery
+	if in != nil && in.SmallDeliveryAge > 0 {
+		small = in.SmallDeliveryAge
+	}
+	if in != nil && in.LargeDeliveryAge > 0 {
+		large = in.LargeDeliveryAge
+	}
 	w := &StaleWork{}
 	var err error
-	if w.Drain, err = m.Store.IntegrationsNeedingDrain(ctx, now.Add(-staleSmallDelivery)); err != nil {
+	if w.Drain, err = m.Store.IntegrationsNeedingDrain(ctx, now.Add(-small)); err != nil {
 		return nil, err
 	}
-	large, err := m.Store.StaleLargeDeliveries(ctx, now.Add(-staleLargeDelivery), maxStaleLargePerRun)
+	stale, err := m.Store.StaleLargeDeliveries(ctx, now.Add(-large), maxStaleLargePerRun)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range large {
+	for _, d := range stale {
 		w.Large = append(w.Large, StaleLarge{DeliveryID: d.ID, IntegrationID: d.IntegrationID, EventType: d.EventType,
 			MessageStub: d.MessageStub.String, WorkflowID: d.WorkflowID})
 	}

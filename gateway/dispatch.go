@@ -124,16 +124,17 @@ func (k *ingestStarter) start(ctx context.Context, in *store.Integration) error 
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startTimeout)
 	defer cancel()
-	_, err := k.s.opts.Temporal.ExecuteWorkflow(sctx, client.StartWorkflowOptions{
-		ID:                       workflows.IngestWorkflowID(in.ID),
-		TaskQueue:                k.s.opts.TaskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			searchattr.IntegrationID.ValueSet(in.ID),
-			searchattr.EventID.ValueSet(in.CventEventID),
-		),
-	}, workflows.Ingest, &workflows.IngestInput{IntegrationID: in.ID})
+	// Signal-with-start: a run that is just ending after a quiet spell hears
+	// the wake-up and drains once more instead of ending.
+	_, err := k.s.opts.Temporal.SignalWithStartWorkflow(sctx, workflows.IngestWorkflowID(in.ID), workflows.IngestWakeSignal, nil,
+		client.StartWorkflowOptions{
+			TaskQueue:             k.s.opts.TaskQueue,
+			WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			TypedSearchAttributes: temporal.NewSearchAttributes(
+				searchattr.IntegrationID.ValueSet(in.ID),
+				searchattr.EventID.ValueSet(in.CventEventID),
+			),
+		}, workflows.Ingest, &workflows.IngestInput{IntegrationID: in.ID})
 	if err != nil {
 		k.s.noteTemporalDown()
 		k.s.log.Warn("temporal did not start the ingest workflow; retrying", "integrationId", in.ID, "error", err)

@@ -41,6 +41,7 @@ type stack struct {
 	// startWorker starts a worker on the stack's task queue; stopWorker stops it.
 	startWorker func()
 	stopWorker  func()
+	queue       string
 }
 
 type stackOptions struct {
@@ -110,7 +111,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	t.Cleanup(gw.Close)
 	srv := httptest.NewServer(gw.Handler())
 	t.Cleanup(srv.Close)
-	return &stack{t: t, store: st, gw: gw, server: srv, startWorker: startWorker, stopWorker: stopWorker}
+	return &stack{t: t, store: st, gw: gw, server: srv, startWorker: startWorker, stopWorker: stopWorker, queue: queue}
 }
 
 // hookURL is the integration's webhook URL on the test server.

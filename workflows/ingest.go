@@ -14,6 +14,10 @@ import (
 // so at most one drainer applies the integration's small deliveries.
 func IngestWorkflowID(integrationID string) string { return "ingest/" + integrationID }
 
+// IngestWakeSignal tells a running Ingest workflow that deliveries wait and
+// no drainer held the lease when they were stored.
+const IngestWakeSignal = "wake"
+
 // IngestInput names the integration whose deliveries are drained.
 type IngestInput struct {
 	IntegrationID string
@@ -71,7 +75,12 @@ func Ingest(ctx workflow.Context, in *IngestInput) (*activities.DrainResult, err
 		updates = append(updates, searchattr.EventType.ValueUnset())
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, updates...)
-	if res.Idle {
+	// A wake-up sent while this run was winding down means a delivery was
+	// stored after the drainer gave its lease up: drain once more.
+	woken := workflow.GetSignalChannel(ctx, IngestWakeSignal).ReceiveAsync(nil)
+	for workflow.GetSignalChannel(ctx, IngestWakeSignal).ReceiveAsync(nil) {
+	}
+	if res.Idle && !woken {
 		return &res, nil
 	}
 	return nil, workflow.NewContinueAsNewError(ctx, Ingest, in)

@@ -19,14 +19,14 @@ import (
 // because Temporal was down when the delivery arrived), kicks participation
 // write-backs that are due, starts contact updates that never started, and
 // recreates missing polling schedules.
-func Maintenance(ctx workflow.Context) (*activities.StaleWork, error) {
+func Maintenance(ctx workflow.Context, in *activities.StaleWorkInput) (*activities.StaleWork, error) {
 	var a *activities.Maintenance
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
 	})
 	var work activities.StaleWork
-	if err := workflow.ExecuteActivity(actx, a.FindStaleWork).Get(ctx, &work); err != nil {
+	if err := workflow.ExecuteActivity(actx, a.FindStaleWork, in).Get(ctx, &work); err != nil {
 		return nil, err
 	}
 	var futures []workflow.ChildWorkflowFuture

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -156,9 +158,13 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 	if err != nil {
 		return err
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Let the collector return large bodies' memory before the heap doubles.
+		debug.SetMemoryLimit(2*cfg.BodyMemoryBytes + 64<<20)
+	}
 	gw := gateway.New(gateway.Options{
 		Store: st, Temporal: c, TaskQueue: cfg.TaskQueue, AdminToken: cfg.AdminToken,
-		PublicURL: cfg.Public(), MaxBodyBytes: cfg.MaxBodyBytes, SecretBox: box, Logger: log,
+		PublicURL: cfg.Public(), MaxBodyBytes: cfg.MaxBodyBytes, BodyMemoryBytes: cfg.BodyMemoryBytes, SecretBox: box, Logger: log,
 		Cvent: &connection.Clients{Box: box, Limiters: &cvent.Limiters{}, Logger: log},
 	})
 	defer gw.Close()

@@ -86,6 +86,7 @@ func EnsureMaintenance(ctx context.Context, sc client.ScheduleClient, taskQueue 
 		Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP,
 		Action: &client.ScheduleWorkflowAction{
 			ID: MaintenanceID, Workflow: MaintenanceWorkflow, TaskQueue: taskQueue,
+			Args:                     []any{struct{}{}}, // default ages
 			WorkflowExecutionTimeout: 5 * time.Minute,
 		},
 	})
