@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/cventsync/cventsync/internal/connection"
+	"github.com/cventsync/cventsync/internal/safehttp"
 	"github.com/cventsync/cventsync/internal/secret"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/workflows"
@@ -39,6 +40,12 @@ type Options struct {
 	// account (the custom fields and questions in GET /fields).
 	Cvent  *connection.Clients
 	Logger *slog.Logger
+	// Outbound is what platform destination URLs may be (the zero Policy:
+	// https to public addresses only).
+	Outbound safehttp.Policy
+	// Notifier, when set, wakes change feed long-polls; without it the
+	// gateway opens its own at the first long-poll.
+	Notifier *store.Notifier
 }
 
 // Server is the HTTP gateway.
@@ -104,6 +111,12 @@ func (s *Server) routes() {
 
 	// The platform reports activity with its own per-integration key.
 	r.POST("/api/v1/integrations/:id/activity", s.recordActivity)
+	// The platform key may also read the directory and the change feed.
+	feed := newFeed(s)
+	r.GET("/api/v1/integrations/:id/changes", s.requireReader, feed.listChanges)
+	r.GET("/api/v1/integrations/:id/attendees", s.requireReader, s.withChangesCursor(s.listAttendees))
+	r.GET("/api/v1/integrations/:id/attendees/:inviteeId", s.requireReader, s.getAttendee)
+	r.GET("/api/v1/integrations/:id/sessions", s.requireReader, s.listSessions)
 
 	api := r.Group("/api/v1", s.requireAdmin)
 	api.POST("/integrations/:id/platform-key", s.rotatePlatformKey)
@@ -111,11 +124,8 @@ func (s *Server) routes() {
 	api.GET("/integrations", s.listIntegrations)
 	api.GET("/integrations/:id", s.getIntegration)
 	api.PATCH("/integrations/:id", s.updateIntegration)
-	api.GET("/integrations/:id/attendees", s.listAttendees)
-	api.GET("/integrations/:id/attendees/:inviteeId", s.getAttendee)
 	api.PATCH("/integrations/:id/attendees/:inviteeId", s.editAttendee)
 	api.DELETE("/integrations/:id/attendees/:inviteeId", s.deleteAttendee)
-	api.GET("/integrations/:id/sessions", s.listSessions)
 	api.GET("/integrations/:id/fields", s.listFields)
 	api.POST("/integrations/:id/mapping/preview", s.previewMapping)
 	api.GET("/integrations/:id/attendees/:inviteeId/agenda", s.attendeeAgenda)
@@ -127,6 +137,14 @@ func (s *Server) routes() {
 	api.GET("/integrations/:id/resyncs/:resyncId", s.getResync)
 	api.GET("/deliveries/:deliveryId", s.getDelivery)
 	api.POST("/deliveries/:deliveryId/replay", s.replayDelivery)
+	api.POST("/integrations/:id/destinations", s.createDestination)
+	api.GET("/integrations/:id/destinations", s.listDestinations)
+	api.GET("/integrations/:id/destinations/:destinationId", s.getDestination)
+	api.PATCH("/integrations/:id/destinations/:destinationId", s.updateDestination)
+	api.DELETE("/integrations/:id/destinations/:destinationId", s.deleteDestination)
+	api.POST("/integrations/:id/destinations/:destinationId/rotate-secret", s.rotateDestinationSecret)
+	api.POST("/integrations/:id/destinations/:destinationId/replay", s.replayDestination)
+	api.GET("/integrations/:id/destinations/:destinationId/attempts", s.listDestinationAttempts)
 }
 
 func (s *Server) temporalLikelyDown() bool {

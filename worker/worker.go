@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/cventsync/cventsync/activities"
 	"github.com/cventsync/cventsync/internal/connection"
+	"github.com/cventsync/cventsync/internal/safehttp"
 	"github.com/cventsync/cventsync/internal/schedules"
 	"github.com/cventsync/cventsync/internal/searchattr"
 	"github.com/cventsync/cventsync/internal/store"
@@ -32,6 +34,11 @@ type Deps struct {
 	// Temporal and TaskQueue let the maintenance sweep manage schedules.
 	Temporal  client.Client
 	TaskQueue string
+	// Outbound is what platform destinations may be (the zero Policy: https
+	// to public addresses only).
+	Outbound safehttp.Policy
+	// ChangeRetention is how long change log entries are kept (0: 30 days).
+	ChangeRetention time.Duration
 }
 
 // New creates a worker on taskQueue with every workflow and activity registered.
@@ -70,6 +77,7 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.Resync, workflow.RegisterOptions{Name: "Resync"})
 	r.RegisterWorkflowWithOptions(workflows.Ingest, workflow.RegisterOptions{Name: "Ingest"})
 	r.RegisterWorkflowWithOptions(workflows.Maintenance, workflow.RegisterOptions{Name: schedules.MaintenanceWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.Destination, workflow.RegisterOptions{Name: "Destination"})
 }
 
 // Register registers every workflow and activity on r.
@@ -84,6 +92,12 @@ func Register(r sdkworker.Registry, deps Deps) {
 	r.RegisterActivity(&activities.Cvent{Store: deps.Store, Accounts: deps.Cvent, Logger: deps.Logger})
 	r.RegisterActivity(&activities.Participation{Store: deps.Store, Accounts: deps.Cvent, Classify: connection.Classify, Logger: deps.Logger})
 	r.RegisterActivity(&activities.Contacts{Store: deps.Store, Accounts: deps.Cvent, Classify: connection.Classify})
+	out := &activities.Outbound{Store: deps.Store, Notifier: deps.Notifier, Client: safehttp.NewClient(deps.Outbound, 15*time.Second),
+		Retention: deps.ChangeRetention, Logger: deps.Logger}
+	if deps.Cvent != nil {
+		out.Box = deps.Cvent.Box
+	}
+	r.RegisterActivity(out)
 }
 
 // EnsureSearchAttributes creates cventsync's custom search attributes in the

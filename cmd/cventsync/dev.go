@@ -51,6 +51,10 @@ func runDev(ctx context.Context, cfg *config.Config) error {
 			return err
 		}
 	}
+	if cfg.OutboundPolicy == "" {
+		// A laptop's platform receiver is on this host, over http.
+		cfg.OutboundPolicy = "http,loopback"
+	}
 
 	// Services this process starts are stopped on the way out, last first.
 	var stops []func()

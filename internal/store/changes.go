@@ -48,12 +48,13 @@ var ErrCursorExpired = errors.New("cursor expired")
 
 // Change is one change log entry.
 type Change struct {
-	Seq     int64           `db:"seq" json:"seq"`
-	Type    string          `db:"type" json:"type"`
-	Key     string          `db:"key" json:"key"`
-	At      time.Time       `db:"at" json:"at"`
-	Changed json.RawMessage `db:"changed" json:"changed"`
-	Record  json.RawMessage `db:"record" json:"record"`
+	IntegrationID string          `db:"integration_id" json:"integrationId"`
+	Seq           int64           `db:"seq" json:"seq"`
+	Type          string          `db:"type" json:"type"`
+	Key           string          `db:"key" json:"key"`
+	At            time.Time       `db:"at" json:"at"`
+	Changed       json.RawMessage `db:"changed" json:"changed"`
+	Record        json.RawMessage `db:"record" json:"record"`
 }
 
 // withChangeLog completes a statement whose CTEs end with one named ch,
@@ -142,7 +143,7 @@ func (s *Store) ReadChanges(ctx context.Context, integrationID string, after int
 		return nil, ErrCursorExpired
 	}
 	out := []Change{}
-	err = s.db.SelectContext(ctx, &out, `SELECT seq, type, key, at, changed, record FROM changes
+	err = s.db.SelectContext(ctx, &out, `SELECT integration_id, seq, type, key, at, changed, record FROM changes
 		WHERE integration_id = $1 AND seq > $2 AND (COALESCE(cardinality($4::text[]), 0) = 0 OR type = ANY($4))
 		ORDER BY seq LIMIT $3`, integrationID, after, limit, pq.StringArray(types))
 	if err != nil {
