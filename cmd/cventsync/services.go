@@ -102,7 +102,12 @@ func runWorker(ctx context.Context, cfg *config.Config, st *store.Store, log *sl
 		return err
 	}
 	defer notifier.Close()
-	w := worker.New(c, cfg.TaskQueue, worker.Deps{Store: st, Notifier: notifier, Cvent: clients, Logger: log})
+	outbound, err := cfg.Outbound()
+	if err != nil {
+		return err
+	}
+	w := worker.New(c, cfg.TaskQueue, worker.Deps{Store: st, Notifier: notifier, Cvent: clients, Logger: log,
+		Outbound: outbound, ChangeRetention: cfg.ChangeRetention})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -162,10 +167,15 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 		// Let the collector return large bodies' memory before the heap doubles.
 		debug.SetMemoryLimit(2*cfg.BodyMemoryBytes + 64<<20)
 	}
+	outbound, err := cfg.Outbound()
+	if err != nil {
+		return err
+	}
 	gw := gateway.New(gateway.Options{
 		Store: st, Temporal: c, TaskQueue: cfg.TaskQueue, AdminToken: cfg.AdminToken,
 		PublicURL: cfg.Public(), MaxBodyBytes: cfg.MaxBodyBytes, BodyMemoryBytes: cfg.BodyMemoryBytes, SecretBox: box, Logger: log,
-		Cvent: &connection.Clients{Box: box, Limiters: &cvent.Limiters{}, Logger: log},
+		Cvent:    &connection.Clients{Box: box, Limiters: &cvent.Limiters{}, Logger: log},
+		Outbound: outbound,
 	})
 	defer gw.Close()
 	// Bodies have their own pace limits (see gateway/body.go); these bound

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/cventsync/cventsync/internal/safehttp"
 	"github.com/cventsync/cventsync/internal/secret"
 )
 
@@ -28,6 +30,11 @@ type Config struct {
 	DataDir      string `env:"CVENTSYNC_DATA_DIR" envDefault:".data"`
 	TemporalBin  string `env:"CVENTSYNC_TEMPORAL_BIN"`
 	TemporalUI   string `env:"CVENTSYNC_TEMPORAL_UI_URL"`
+	// OutboundPolicy loosens what platform destinations may be: a comma list
+	// of http, loopback, private; empty means https to public addresses only.
+	OutboundPolicy string `env:"CVENTSYNC_OUTBOUND_POLICY"`
+	// ChangeRetention is how long change log entries are kept.
+	ChangeRetention time.Duration `env:"CVENTSYNC_CHANGE_RETENTION" envDefault:"720h"`
 
 	// Connection security for a production Temporal cluster or Temporal
 	// Cloud; all unset means plaintext, as the local dev server expects.
@@ -49,6 +56,30 @@ func Load() (*Config, error) {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
 	return &c, nil
+}
+
+// Outbound parses OutboundPolicy.
+func (c *Config) Outbound() (safehttp.Policy, error) {
+	return ParseOutboundPolicy(c.OutboundPolicy)
+}
+
+// ParseOutboundPolicy reads a comma list of http, loopback and private.
+func ParseOutboundPolicy(s string) (safehttp.Policy, error) {
+	var p safehttp.Policy
+	for _, part := range strings.Split(s, ",") {
+		switch strings.ToLower(strings.TrimSpace(part)) {
+		case "":
+		case "http":
+			p.AllowHTTP = true
+		case "loopback":
+			p.AllowLoopback = true
+		case "private":
+			p.AllowPrivate = true
+		default:
+			return p, fmt.Errorf("CVENTSYNC_OUTBOUND_POLICY: unknown %q (want a comma list of http, loopback, private)", part)
+		}
+	}
+	return p, nil
 }
 
 // Public returns the base URL webhooks are addressed to.
