@@ -34,7 +34,8 @@ const (
 const callerKey = "cventsync.caller"
 
 // requireReader lets the admin token or the integration's platform key
-// through: the platform may read the directory and the feed, nothing else.
+// through: the platform may read the directory and the feed and edit
+// profiles, nothing else (routes without it are admin only).
 func (s *Server) requireReader(c *gin.Context) {
 	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 	if ok && s.opts.AdminToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.AdminToken)) == 1 {

@@ -290,6 +290,10 @@ func TestChangeFeedPagingLongPollAndExpiry(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+in.PlatformKey)
 	s.do(req, http.StatusUnauthorized, nil)
 	s.platformGet(in, base+"/changes", http.StatusOK, nil)
+	req, _ = http.NewRequest(http.MethodPatch, s.server.URL+base+"/attendees/feed-0", strings.NewReader(`{"company":"Platform Inc"}`))
+	req.Header.Set("Authorization", "Bearer "+in.PlatformKey)
+	req.Header.Set("Content-Type", "application/json")
+	s.do(req, http.StatusOK, nil)
 	req, _ = http.NewRequest(http.MethodGet, s.server.URL+base+"/changes", nil)
 	req.Header.Set("Authorization", "Bearer wrong")
 	s.do(req, http.StatusUnauthorized, nil)
@@ -311,7 +315,7 @@ func TestChangeFeedPagingLongPollAndExpiry(t *testing.T) {
 		ChangesCursor string
 	}
 	s.platformGet(in, base+"/attendees", http.StatusOK, &list)
-	if len(list.Attendees) != 4 || list.ChangesCursor != "4" {
+	if len(list.Attendees) != 4 || list.ChangesCursor != "5" { // 4 registrations and the platform edit
 		t.Fatalf("attendee list: %d attendees, cursor %q", len(list.Attendees), list.ChangesCursor)
 	}
 	s.platformGet(in, base+"/changes?after="+list.ChangesCursor, http.StatusOK, nil)

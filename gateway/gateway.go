@@ -111,12 +111,14 @@ func (s *Server) routes() {
 
 	// The platform reports activity with its own per-integration key.
 	r.POST("/api/v1/integrations/:id/activity", s.recordActivity)
-	// The platform key may also read the directory and the change feed.
+	// The platform key may also read the directory and the change feed, and
+	// edit profiles (two-way sync).
 	feed := newFeed(s)
 	r.GET("/api/v1/integrations/:id/changes", s.requireReader, feed.listChanges)
 	r.GET("/api/v1/integrations/:id/attendees", s.requireReader, s.withChangesCursor(s.listAttendees))
 	r.GET("/api/v1/integrations/:id/attendees/:inviteeId", s.requireReader, s.getAttendee)
 	r.GET("/api/v1/integrations/:id/sessions", s.requireReader, s.listSessions)
+	r.PATCH("/api/v1/integrations/:id/attendees/:inviteeId", s.requireReader, s.editAttendee)
 
 	api := r.Group("/api/v1", s.requireAdmin)
 	api.POST("/integrations/:id/platform-key", s.rotatePlatformKey)
@@ -124,7 +126,6 @@ func (s *Server) routes() {
 	api.GET("/integrations", s.listIntegrations)
 	api.GET("/integrations/:id", s.getIntegration)
 	api.PATCH("/integrations/:id", s.updateIntegration)
-	api.PATCH("/integrations/:id/attendees/:inviteeId", s.editAttendee)
 	api.DELETE("/integrations/:id/attendees/:inviteeId", s.deleteAttendee)
 	api.GET("/integrations/:id/fields", s.listFields)
 	api.POST("/integrations/:id/mapping/preview", s.previewMapping)
