@@ -387,3 +387,48 @@ func TestDestinationGoneIsDisabled(t *testing.T) {
 	s.admin(http.MethodPatch, "/api/v1/integrations/"+in.ID+"/destinations/"+d.ID, `{"enabled":true}`, http.StatusOK, nil)
 	waitReceiver(t, p.recv.Load(), "the registration after re-enabling", 20*time.Second, func(st receiver.Stats) bool { return st.Applied >= 1 })
 }
+
+func TestDestinationBatchesAManualSyncAndRotatesItsSecret(t *testing.T) {
+	s := newPlatformStack(t)
+	in := s.createIntegration(newIntegration)
+	p := newPlatform(t)
+	d := s.connect(in, p, `{"url":"URL","batchSize":50,"types":["attendee.created"]}`)
+	rc := p.recv.Load()
+
+	const n = 300
+	items := make([]map[string]any, n)
+	for i := range items {
+		items[i] = map[string]any{"inviteeStub": uuid.NewString(), "email": fmt.Sprintf("sync%d@example.com", i), "inviteeStatus": "Accepted"}
+	}
+	s.post(in, in.WebhookToken, withEnvelope("AttendeeManualSynced", "sync-1", time.Now(), items...), http.StatusOK)
+	waitReceiver(t, rc, "the manual sync", 30*time.Second, func(st receiver.Stats) bool { return st.Applied >= n })
+	if st := rc.Stats(); st.Deliveries > n/10 || st.OrderViolations != 0 {
+		t.Fatalf("%d changes in %d messages, want batches of up to 50: %+v", st.Changes, st.Deliveries, st)
+	}
+
+	// Rotation: the new secret verifies at once, the old one for 24 hours.
+	var rot struct {
+		Secret                   string    `json:"secret"`
+		PreviousSecretValidUntil time.Time `json:"previousSecretValidUntil"`
+	}
+	s.admin(http.MethodPost, "/api/v1/integrations/"+in.ID+"/destinations/"+d.ID+"/rotate-secret", "", http.StatusOK, &rot)
+	if rot.Secret == d.Secret || time.Until(rot.PreviousSecretValidUntil) < 23*time.Hour {
+		t.Fatalf("rotation answered %+v", rot)
+	}
+	for _, secret := range []string{rot.Secret, d.Secret} {
+		only, err := receiver.New(receiver.Config{Secrets: []string{secret}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.recv.Store(only)
+		s.post(in, in.WebhookToken, platformRegistration("rot-"+secret[:12], uuid.NewString(), "R", time.Now(), "Accepted"), http.StatusOK)
+		waitReceiver(t, only, "a change signed after the rotation", 20*time.Second, func(st receiver.Stats) bool { return st.Applied >= 1 })
+	}
+	// The destination's types filter kept everything else out; the cursor
+	// still passed it.
+	var got destination
+	s.waitFor("no lag", 10*time.Second, func() (bool, string) {
+		s.admin(http.MethodGet, "/api/v1/integrations/"+in.ID+"/destinations/"+d.ID, "", http.StatusOK, &got)
+		return got.Lag.Changes == 0, fmt.Sprintf("%+v", got)
+	})
+}
