@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,17 +14,29 @@ import (
 	"github.com/cventsync/cventsync/internal/config"
 )
 
+// benchScenarios are the --only names, in the order they run.
+var benchScenarios = []string{"live", "burst", "sync", "participation", "sustained"}
+
 func newBenchCmd(cfg *config.Config) *cobra.Command {
 	var (
-		runs        int
-		liveSeconds int
-		only        string
-		out         string
+		runs              int
+		liveSeconds       int
+		sustainedDuration time.Duration
+		sustainedRates    []int
+		only              string
+		out               string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure cventsync end to end on this machine and write BENCHMARKS.md",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			want, err := chosenScenarios(only)
+			if err != nil {
+				return err
+			}
+			if err := checkSustained(sustainedRates, sustainedDuration); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			log := cfg.Logger()
 			began := time.Now()
@@ -31,28 +45,24 @@ func newBenchCmd(cfg *config.Config) *cobra.Command {
 				return err
 			}
 			defer env.Stop()
-			want := func(s string) bool { return only == "" || strings.Contains(","+only+",", ","+s+",") }
-			type scenario struct {
-				key string
-				run func() (*bench.Result, error)
-			}
-			scenarios := []scenario{
-				{"live", func() (*bench.Result, error) { return env.Live(ctx, 20, time.Duration(liveSeconds)*time.Second) }},
-				{"burst", func() (*bench.Result, error) { return env.Burst(ctx, 1000, 50) }},
-				{"sync", func() (*bench.Result, error) { return env.ManualSync(ctx, 10000) }},
-				{"participation", func() (*bench.Result, error) { return env.Participation(ctx, 5000) }},
+			run := map[string]func() (*bench.Result, error){
+				"live":          func() (*bench.Result, error) { return env.Live(ctx, 20, time.Duration(liveSeconds)*time.Second) },
+				"burst":         func() (*bench.Result, error) { return env.Burst(ctx, 1000, 50) },
+				"sync":          func() (*bench.Result, error) { return env.ManualSync(ctx, 10000) },
+				"participation": func() (*bench.Result, error) { return env.Participation(ctx, 5000) },
+				"sustained":     func() (*bench.Result, error) { return env.Sustained(ctx, sustainedRates, sustainedDuration) },
 			}
 			var sums []bench.Summary
-			for _, sc := range scenarios {
-				if !want(sc.key) {
+			for _, key := range benchScenarios {
+				if !want[key] {
 					continue
 				}
 				var results []*bench.Result
 				for i := 0; i < runs; i++ {
-					fmt.Fprintf(os.Stderr, "scenario %s, run %d/%d\n", sc.key, i+1, runs)
-					r, err := sc.run()
+					fmt.Fprintf(os.Stderr, "scenario %s, run %d/%d\n", key, i+1, runs)
+					r, err := run[key]()
 					if err != nil {
-						return fmt.Errorf("scenario %s: %w", sc.key, err)
+						return fmt.Errorf("scenario %s: %w", key, err)
 					}
 					results = append(results, r)
 				}
@@ -70,7 +80,43 @@ func newBenchCmd(cfg *config.Config) *cobra.Command {
 	}
 	cmd.Flags().IntVar(&runs, "runs", 3, "runs per scenario")
 	cmd.Flags().IntVar(&liveSeconds, "live-seconds", 60, "duration of the live scenario")
-	cmd.Flags().StringVar(&only, "only", "", "comma-separated scenarios to run: live,burst,sync,participation")
+	cmd.Flags().DurationVar(&sustainedDuration, "sustained-duration", 30*time.Second, "duration of each rate step of the sustained scenario")
+	cmd.Flags().IntSliceVar(&sustainedRates, "sustained-rates", []int{50, 100, 200, 300}, "registrations per second of the sustained scenario's steps")
+	cmd.Flags().StringVar(&only, "only", "", "comma-separated scenarios to run: "+strings.Join(benchScenarios, ","))
 	cmd.Flags().StringVar(&out, "out", "BENCHMARKS.md", "markdown report to write (empty: none)")
 	return cmd
+}
+
+// chosenScenarios parses --only; empty means every scenario.
+func chosenScenarios(only string) (map[string]bool, error) {
+	want := map[string]bool{}
+	if strings.TrimSpace(only) == "" {
+		for _, s := range benchScenarios {
+			want[s] = true
+		}
+		return want, nil
+	}
+	for _, s := range strings.Split(only, ",") {
+		s = strings.TrimSpace(s)
+		if !slices.Contains(benchScenarios, s) {
+			return nil, fmt.Errorf("--only: unknown scenario %q (have %s)", s, strings.Join(benchScenarios, ", "))
+		}
+		want[s] = true
+	}
+	return want, nil
+}
+
+func checkSustained(rates []int, d time.Duration) error {
+	if len(rates) == 0 {
+		return errors.New("--sustained-rates: give at least one rate")
+	}
+	for _, r := range rates {
+		if r <= 0 {
+			return fmt.Errorf("--sustained-rates: %d is not a positive rate", r)
+		}
+	}
+	if d < time.Second {
+		return fmt.Errorf("--sustained-duration: %v is shorter than a second", d)
+	}
+	return nil
 }

@@ -137,13 +137,14 @@ func Registration(inviteeID string, n int) []byte {
 	return b
 }
 
-// ManualSync builds an AttendeeManualSynced delivery of n accepted attendees.
+// ManualSync builds an AttendeeManualSynced delivery of n attendees with
+// the scenarios' mix of statuses.
 func ManualSync(n int) ([]byte, []string) {
 	items := make([]map[string]any, n)
 	ids := make([]string, n)
 	for i := range items {
 		ids[i] = strings.ToUpper(uuid.NewString())
-		items[i] = attendeeItem(ids[i], i, "Accepted")
+		items[i] = attendeeItem(ids[i], i, mixStatus(i))
 	}
 	b, _ := json.Marshal(map[string]any{
 		"eventType": "AttendeeManualSynced", "messageTime": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),

@@ -36,6 +36,8 @@ type Env struct {
 	Worker     *exec.Cmd
 	HTTP       *http.Client
 	log        *slog.Logger
+	// temporalPID is the Temporal server's process, found at the first CPU sample.
+	temporalPID int
 }
 
 // Options configure the environment.

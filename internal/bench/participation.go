@@ -77,7 +77,7 @@ func (e *Env) Participation(ctx context.Context, logins int) (*Result, error) {
 		}
 	}
 	tooMany, limit := sim.RateLimited()
-	res := &Result{Scenario: "4. participation write-back"}
+	res := &Result{Key: "participation", Scenario: "4. participation write-back"}
 	res.add("logins", "", float64(logins))
 	res.add("logins sent over", "s", lastLogin.Sub(start).Seconds())
 	res.addTarget("Cvent check-in calls", "", float64(sim.Calls()["POST /events/{id}/check-in"]), 60)

@@ -17,16 +17,21 @@ import (
 
 // Metric is one measured number.
 type Metric struct {
+	// Step names a part of a scenario (e.g. "100/s"); "" for the whole.
+	Step   string
 	Name   string
 	Unit   string
 	Value  float64
 	Target string // e.g. "≤ 250"; empty when there is none
 	// Ok reports whether Value meets Target; nil when there is no target.
 	Ok *bool
+	// CPU marks the cores one component (Name) used during the step.
+	CPU bool
 }
 
 // Result is one run of one scenario.
 type Result struct {
+	Key      string // the --only name: live, burst, sync, participation, sustained
 	Scenario string
 	Metrics  []Metric
 	Notes    []string
@@ -41,82 +46,27 @@ func (r *Result) addTarget(name, unit string, v, limit float64) {
 	r.Metrics = append(r.Metrics, Metric{Name: name, Unit: unit, Value: v, Target: fmt.Sprintf("≤ %g", limit), Ok: &ok})
 }
 
-// Live posts single registrations at a steady rate, sent by the Cvent
-// simulator, and measures the answer and the time until the attendee is
-// visible with access through the API.
-func (e *Env) Live(ctx context.Context, perSecond int, duration time.Duration) (*Result, error) {
-	in, err := e.CreateIntegration(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	sim := simulator.New(simulator.Config{Seed: uint64(time.Now().UnixNano())})
-	target := e.target(in)
-	n := perSecond * int(duration/time.Second)
-	answers, access := make([]time.Duration, n), make([]time.Duration, n)
-	failures := make([]error, n)
-	var wg sync.WaitGroup
-	tick := time.NewTicker(time.Second / time.Duration(perSecond))
-	defer tick.Stop()
-	for i := 0; i < n; i++ {
-		<-tick.C
-		a := sim.Register(1)[0]
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			sent := sim.Post(ctx, target, "InviteeOrGuestAccepted", []map[string]any{sim.WebhookItem(a, false)})
-			if sent.Err == nil && sent.Status != http.StatusOK {
-				sent.Err = fmt.Errorf("status %d", sent.Status)
-			}
-			if sent.Err != nil {
-				failures[i] = sent.Err
-				return
-			}
-			answers[i] = sent.Latency
-			_, err := WaitBackoff(ctx, 60*time.Second, 5*time.Millisecond, 40*time.Millisecond, func() (bool, error) {
-				return e.HasAccess(ctx, in.ID, a.ID)
-			})
-			access[i] = time.Since(sent.SentAt)
-			failures[i] = err
-		}(i)
-	}
-	wg.Wait()
-	res := &Result{Scenario: "1. live registrations"}
-	res.add("registrations", "", float64(n))
-	bad := 0
-	for _, f := range failures {
-		if f != nil {
-			bad++
-		}
-	}
-	res.addTarget("registrations without access", "", float64(bad), 0)
-	res.add("answer p50", "ms", ms(Percentile(answers, 50)))
-	res.add("answer p99", "ms", ms(Percentile(answers, 99)))
-	res.addTarget("registration to access p50", "ms", ms(Percentile(access, 50)), 250)
-	res.addTarget("registration to access p99", "ms", ms(Percentile(access, 99)), 1000)
-
-	base, err := e.baselineSingleInserts(ctx, n)
-	if err != nil {
-		return nil, err
-	}
-	res.add("baseline: single INSERT p50", "ms", ms(Percentile(base, 50)))
-	res.add("ratio access p50 / INSERT p50", "x", ms(Percentile(access, 50))/ms(Percentile(base, 50)))
-	return res, nil
-}
-
 func (e *Env) target(in *Integration) simulator.Target {
 	return simulator.Target{URL: in.WebhookURL, Token: in.WebhookToken, Client: e.HTTP}
 }
 
-// Burst posts registrations as fast as `concurrency` senders of the Cvent
-// simulator can.
+// Burst posts registrations of mixed statuses as fast as `concurrency`
+// senders of the Cvent simulator can.
 func (e *Env) Burst(ctx context.Context, total, concurrency int) (*Result, error) {
 	in, err := e.CreateIntegration(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	sim := simulator.New(simulator.Config{Seed: uint64(time.Now().UnixNano())})
+	regs, want, admitted := registrations(sim, total)
+	cpu, err := e.startCPU()
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
-	sent := sim.SendRegistrations(ctx, e.target(in), total, 0, concurrency)
+	sent := sendAll(ctx, concurrency, len(regs), func(i int) simulator.Sent {
+		return postRegistration(ctx, sim, e.target(in), regs[i])
+	})
 	sendTime := time.Since(start)
 	answers := make([]time.Duration, 0, len(sent))
 	rejected := 0
@@ -127,33 +77,89 @@ func (e *Env) Burst(ctx context.Context, total, concurrency int) (*Result, error
 		}
 		answers = append(answers, r.Latency)
 	}
-	_, waitErr := WaitFor(ctx, 5*time.Minute, 50*time.Millisecond, func() (bool, error) {
-		st, err := e.Stats(ctx, in.ID)
-		return err == nil && st.WithAccess >= total, err
-	})
+	waitErr := e.waitApplied(ctx, in.ID, total, admitted, 50*time.Millisecond)
 	allAccess := time.Since(start)
-	st, err := e.Stats(ctx, in.ID)
+	usage, err := cpu.stop()
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Scenario: "2. burst"}
+	check, err := e.checkAccess(ctx, in.ID, want)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Key: "burst", Scenario: "2. burst"}
 	res.add("webhooks", "", float64(total))
+	res.add("of which Accepted (get access)", "", float64(admitted))
 	res.add("send time", "s", sendTime.Seconds())
 	res.add("answer p50", "ms", ms(Percentile(answers, 50)))
 	res.addTarget("answer p99", "ms", ms(Percentile(answers, 99)), 100)
-	res.addTarget("deliveries lost", "", float64(total-st.WithAccess), 0)
+	res.addTarget("deliveries lost", "", float64(check.Missing), 0)
+	res.addTarget("wrong access", "", float64(check.Wrong), 0)
 	res.add("answers not 200", "", float64(rejected))
-	res.addTarget("all with access", "s", allAccess.Seconds(), 30)
+	res.addTarget("all applied", "s", allAccess.Seconds(), 30)
 	if waitErr != nil {
-		res.Notes = append(res.Notes, "not all had access: "+waitErr.Error())
+		res.Notes = append(res.Notes, "not all applied: "+waitErr.Error())
 	}
+	res.addCPU("", usage)
 	base, err := e.baselineConcurrentInserts(ctx, total, concurrency)
 	if err != nil {
 		return nil, err
 	}
 	res.add("baseline: INSERTs with same concurrency", "s", base.Seconds())
-	res.add("ratio all-with-access / baseline", "x", allAccess.Seconds()/base.Seconds())
+	res.add("ratio all-applied / baseline", "x", allAccess.Seconds()/base.Seconds())
 	return res, nil
+}
+
+// registrations makes n registrants of mixed statuses in the simulator and
+// returns them, the access each should end with, and how many get access.
+func registrations(sim *simulator.Simulator, n int) ([]simulator.Attendee, map[string]bool, int) {
+	regs := make([]simulator.Attendee, n)
+	want := make(map[string]bool, n)
+	admitted := 0
+	for i := range regs {
+		status := mixStatus(i)
+		regs[i] = sim.AddAttendee(benchAttendee(uuid.NewString(), i, status))
+		want[regs[i].ID] = wantsAccess(status)
+		if wantsAccess(status) {
+			admitted++
+		}
+	}
+	return regs, want, admitted
+}
+
+// sendAll runs n sends from `parallel` senders.
+func sendAll(ctx context.Context, parallel, n int, send func(i int) simulator.Sent) []simulator.Sent {
+	out := make([]simulator.Sent, n)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < max(1, parallel); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				out[i] = send(i)
+			}
+		}()
+	}
+	for i := range out {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	return out
+}
+
+// waitApplied polls the stats until n attendees are in the directory and
+// `admitted` of them have access.
+func (e *Env) waitApplied(ctx context.Context, integrationID string, n, admitted int, every time.Duration) error {
+	_, err := WaitFor(ctx, 5*time.Minute, every, func() (bool, error) {
+		st, err := e.Stats(ctx, integrationID)
+		return err == nil && st.Attendees >= n && st.WithAccess >= admitted, err
+	})
+	return err
 }
 
 // ManualSync posts one AttendeeManualSynced of n attendees, sampling the
@@ -164,13 +170,24 @@ func (e *Env) ManualSync(ctx context.Context, n int) (*Result, error) {
 		return nil, err
 	}
 	sim := simulator.New(simulator.Config{Seed: uint64(time.Now().UnixNano()), Attendees: n})
-	for _, a := range sim.Attendees() {
-		if a.Status != "Accepted" { // the scenario wants all 10,000 admitted
-			sim.Update(a.ID, func(a *simulator.Attendee) { a.Status = "Accepted" })
+	want := make(map[string]bool, n)
+	admitted := 0
+	for i, a := range sim.Attendees() {
+		status := mixStatus(i)
+		if a.Status != status {
+			sim.Update(a.ID, func(a *simulator.Attendee) { a.Status = status })
+		}
+		want[a.ID] = wantsAccess(status) // guests are admitted too (mapping default)
+		if wantsAccess(status) {
+			admitted++
 		}
 	}
-	admitted := n
 	peak := e.sampleRSS()
+	cpu, err := e.startCPU()
+	if err != nil {
+		peak.stop()
+		return nil, err
+	}
 	start := time.Now()
 	sent := sim.SendManualSync(ctx, e.target(in))
 	if sent.Err != nil || sent.Status != http.StatusOK {
@@ -178,30 +195,38 @@ func (e *Env) ManualSync(ctx context.Context, n int) (*Result, error) {
 		return nil, fmt.Errorf("manual sync post: status %d, %v", sent.Status, sent.Err)
 	}
 	answer := sent.Latency
-	_, waitErr := WaitFor(ctx, 5*time.Minute, 20*time.Millisecond, func() (bool, error) {
-		st, err := e.Stats(ctx, in.ID)
-		return err == nil && st.Attendees >= n && st.WithAccess >= admitted, err
-	})
+	waitErr := e.waitApplied(ctx, in.ID, n, admitted, 20*time.Millisecond)
 	all := time.Since(start)
+	usage, err := cpu.stop()
 	gw, wk := peak.stop()
-	res := &Result{Scenario: "3. manual sync"}
+	if err != nil {
+		return nil, err
+	}
+	check, err := e.checkAccess(ctx, in.ID, want)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Key: "sync", Scenario: "3. manual sync"}
 	res.add("attendees", "", float64(n))
 	res.add("of which Accepted (get access)", "", float64(admitted))
 	res.addTarget("answer", "s", answer.Seconds(), 2)
-	res.addTarget("all with access", "s", all.Seconds(), 15)
+	res.addTarget("all applied", "s", all.Seconds(), 15)
 	res.add("attendees per second", "/s", float64(n)/all.Seconds())
+	res.addTarget("attendees missing", "", float64(check.Missing), 0)
+	res.addTarget("wrong access", "", float64(check.Wrong), 0)
 	res.addTarget("peak RSS gateway", "MB", float64(gw)/1e6, 300)
 	res.addTarget("peak RSS worker", "MB", float64(wk)/1e6, 300)
 	if waitErr != nil {
-		res.Notes = append(res.Notes, "not all had access: "+waitErr.Error())
+		res.Notes = append(res.Notes, "not all applied: "+waitErr.Error())
 	}
+	res.addCPU("", usage)
 	body, _ := ManualSync(n)
 	base, err := e.baselineBatchInsert(ctx, body)
 	if err != nil {
 		return nil, err
 	}
 	res.add("baseline: one batched INSERT of the same records", "s", base.Seconds())
-	res.add("ratio all-with-access / baseline", "x", all.Seconds()/base.Seconds())
+	res.add("ratio all-applied / baseline", "x", all.Seconds()/base.Seconds())
 	return res, nil
 }
 
@@ -318,13 +343,15 @@ func (e *Env) baselineBatchInsert(ctx context.Context, body []byte) (time.Durati
 		return 0, err
 	}
 	ids, emails, items := make([]string, len(env.Message)), make([]string, len(env.Message)), make([]string, len(env.Message))
+	access := make([]bool, len(env.Message))
 	for i, raw := range env.Message {
-		var it struct{ InviteeStub, Email string }
+		var it struct{ InviteeStub, Email, InviteeStatus string }
 		_ = json.Unmarshal(raw, &it)
 		ids[i], emails[i], items[i] = it.InviteeStub, it.Email, string(raw)
+		access[i] = wantsAccess(it.InviteeStatus)
 	}
 	_, err = e.Store.DB().ExecContext(ctx, `INSERT INTO `+table+` (invitee_id, email, access, item)
-		SELECT u.id, u.email, true, u.item::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, email, item)`,
-		pq.StringArray(ids), pq.StringArray(emails), pq.StringArray(items))
+		SELECT u.id, u.email, u.access, u.item::jsonb FROM unnest($1::text[], $2::text[], $3::bool[], $4::text[]) AS u(id, email, access, item)`,
+		pq.StringArray(ids), pq.StringArray(emails), pq.BoolArray(access), pq.StringArray(items))
 	return time.Since(start), err
 }
