@@ -338,8 +338,8 @@ type PruneResult struct {
 // pruneBatch bounds one delete statement.
 const pruneBatch = 5000
 
-// PruneChanges deletes change log entries older than Retention, in batches,
-// heartbeating between integrations is not needed: each batch is short.
+// PruneChanges deletes change log entries older than Retention, in batches
+// of pruneBatch per statement (each short, so no heartbeat is needed).
 // Cursors that pointed into the pruned range answer 410 afterwards.
 func (o *Outbound) PruneChanges(ctx context.Context) (*PruneResult, error) {
 	retention := orDefault(o.Retention, 30*24*time.Hour)
@@ -352,6 +352,6 @@ func (o *Outbound) PruneChanges(ctx context.Context) (*PruneResult, error) {
 
 // EnabledDestinations lists the enabled destinations, for the maintenance
 // sweep to (re)start their workflows (starting a running one is a no-op).
-func (o *Outbound) EnabledDestinations(ctx context.Context) ([]string, error) {
+func (o *Outbound) EnabledDestinations(ctx context.Context) ([]store.EnabledDestination, error) {
 	return o.Store.EnabledDestinations(ctx)
 }

@@ -288,12 +288,18 @@ func (s *Store) GetDestinationLag(ctx context.Context, d *Destination) (Destinat
 	return lag, nil
 }
 
-// EnabledDestinations lists the ids of every enabled destination, for the
-// maintenance sweep to make sure each has its workflow.
-func (s *Store) EnabledDestinations(ctx context.Context) ([]string, error) {
-	var ids []string
-	if err := s.db.SelectContext(ctx, &ids, `SELECT id FROM destinations WHERE enabled ORDER BY id`); err != nil {
+// EnabledDestination names an enabled destination and its integration.
+type EnabledDestination struct {
+	ID            string `db:"id"`
+	IntegrationID string `db:"integration_id"`
+}
+
+// EnabledDestinations lists every enabled destination, for the maintenance
+// sweep to make sure each has its workflow.
+func (s *Store) EnabledDestinations(ctx context.Context) ([]EnabledDestination, error) {
+	out := []EnabledDestination{}
+	if err := s.db.SelectContext(ctx, &out, `SELECT id, integration_id FROM destinations WHERE enabled ORDER BY id`); err != nil {
 		return nil, fmt.Errorf("list enabled destinations: %w", err)
 	}
-	return ids, nil
+	return out, nil
 }
