@@ -72,7 +72,7 @@ func Delivery(ctx workflow.Context, in *DeliveryInput) (*DeliveryResult, error) 
 	}
 	if len(result.InviteeIDs) > 0 {
 		// Lets operators find this delivery by attendee in the Web UI.
-		_ = workflow.UpsertTypedSearchAttributes(ctx, searchattr.InviteeIDs.ValueSet(result.InviteeIDs))
+		_ = workflow.UpsertTypedSearchAttributes(ctx, searchattr.InviteeIDs.ValueSet(searchattr.FitInviteeIDs(result.InviteeIDs)))
 	}
 	return &result, nil
 }
@@ -107,7 +107,7 @@ func DeliveryBatch(ctx workflow.Context, in *DeliveryBatchInput) (*activities.Ap
 		return nil, err
 	}
 	if len(res.InviteeIDs) > 0 {
-		_ = workflow.UpsertTypedSearchAttributes(ctx, searchattr.InviteeIDs.ValueSet(res.InviteeIDs))
+		_ = workflow.UpsertTypedSearchAttributes(ctx, searchattr.InviteeIDs.ValueSet(searchattr.FitInviteeIDs(res.InviteeIDs)))
 	}
 	return &res, nil
 }

@@ -65,7 +65,7 @@ func Ingest(ctx workflow.Context, in *IngestInput) (*activities.DrainResult, err
 	}
 	updates := []temporal.SearchAttributeUpdate{searchattr.IntegrationID.ValueSet(in.IntegrationID)}
 	if len(res.InviteeIDs) > 0 {
-		updates = append(updates, searchattr.InviteeIDs.ValueSet(res.InviteeIDs))
+		updates = append(updates, searchattr.InviteeIDs.ValueSet(searchattr.FitInviteeIDs(res.InviteeIDs)))
 	} else {
 		updates = append(updates, searchattr.InviteeIDs.ValueUnset())
 	}

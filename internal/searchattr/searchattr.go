@@ -18,7 +18,25 @@ var (
 )
 
 // MaxInviteeIDs bounds how many invitee ids one workflow lists in InviteeIDs.
-const MaxInviteeIDs = 100
+const MaxInviteeIDs = 48
+
+// maxValueBytes keeps one attribute's value under Temporal's default limit
+// of 2 KiB per value (limit.searchAttributesSizeOfValueLimit); a workflow
+// task that upserts more fails again and again.
+const maxValueBytes = 1900
+
+// FitInviteeIDs returns the longest prefix of ids, at most MaxInviteeIDs,
+// whose encoded list fits in one search attribute value.
+func FitInviteeIDs(ids []string) []string {
+	size := 2 // []
+	for i, id := range ids {
+		size += len(id) + 3 // "id",
+		if i == MaxInviteeIDs || size > maxValueBytes {
+			return ids[:i]
+		}
+	}
+	return ids
+}
 
 // Definitions returns name → type for every attribute, in the form
 // `temporal server start-dev --search-attribute name=type` and the operator API take.
