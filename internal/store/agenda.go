@@ -57,6 +57,9 @@ func (t *Tx) UpsertSpeakers(ctx context.Context, speakers []directory.Speaker) (
 		`, (SELECT count(*) FROM old WHERE old.source_time > $11) AS stale`)
 	written := 0
 	for _, s := range speakers {
+		if err := t.lockChangeLog(ctx, s.IntegrationID); err != nil {
+			return written, err
+		}
 		ids := s.SessionIDs
 		if ids == nil {
 			ids = []string{}
@@ -82,6 +85,9 @@ func (t *Tx) UpsertSpeakers(ctx context.Context, speakers []directory.Speaker) (
 func (t *Tx) SetSessionSpeakers(ctx context.Context, integrationID, sessionID string, speakerIDs []string, sourceTime time.Time) error {
 	if speakerIDs == nil {
 		speakerIDs = []string{}
+	}
+	if err := t.lockChangeLog(ctx, integrationID); err != nil {
+		return err
 	}
 	q := withChangeLog(`
 		WITH old AS (SELECT `+sessionRecord("s")+` AS old_record FROM sessions s
@@ -117,6 +123,9 @@ func (t *Tx) UpsertAgenda(ctx context.Context, entries []directory.AgendaEntry) 
 func (t *Tx) upsertAgenda(ctx context.Context, entries []directory.AgendaEntry) (int, map[string][]agendaDelta, error) {
 	if len(entries) == 0 {
 		return 0, nil, nil
+	}
+	if err := t.lockChangeLog(ctx, entries[0].IntegrationID); err != nil {
+		return 0, nil, err
 	}
 	// One statement for the whole batch: a manual sync carries an agenda
 	// entry for most of its thousands of attendees. The newest entry per
@@ -227,6 +236,9 @@ func (t *Tx) appendAgendaChanges(ctx context.Context, deltas map[string][]agenda
 func (t *Tx) ReplaceAgendas(ctx context.Context, integrationID string, agendas map[string][]string, sourceTime time.Time) error {
 	if len(agendas) == 0 {
 		return nil
+	}
+	if err := t.lockChangeLog(ctx, integrationID); err != nil {
+		return err
 	}
 	invitees := make([]string, 0, len(agendas))
 	var pairInv, pairSes []string

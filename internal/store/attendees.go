@@ -62,6 +62,9 @@ func (r *attendeeRow) toDirectory() directory.Attendee {
 // locks them until the transaction ends, so that merging a partial update
 // (a modification, a substitution) with what is stored cannot race.
 func (t *Tx) LockAttendees(ctx context.Context, integrationID string, inviteeIDs []string) (map[string]directory.Attendee, error) {
+	if err := t.lockChangeLog(ctx, integrationID); err != nil {
+		return nil, err
+	}
 	var rows []attendeeRow
 	err := t.tx.SelectContext(ctx, &rows, `SELECT `+attendeeColumns+` FROM attendees
 		WHERE integration_id = $1 AND invitee_id = ANY($2) FOR UPDATE`, integrationID, pq.StringArray(inviteeIDs))
@@ -125,6 +128,9 @@ func attendeeDiff() string {
 func (t *Tx) UpsertAttendees(ctx context.Context, deliveryID int64, attendees []directory.Attendee) (int, error) {
 	if len(attendees) == 0 {
 		return 0, nil
+	}
+	if err := t.lockChangeLog(ctx, attendees[0].IntegrationID); err != nil {
+		return 0, err
 	}
 	n := len(attendees)
 	var (

@@ -94,13 +94,24 @@ func changedFields(o, n string) string {
 // insert.
 const oldFirst = `(SELECT count(*) FROM old) >= 0`
 
-// lockChangeLog takes the integration's change counter first, for writers
-// that lock directory rows in their own transaction: the drain takes the
-// counter after its rows, so the other order could deadlock with it.
-func lockChangeLog(ctx context.Context, tx *sqlx.Tx, integrationID string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO change_seqs AS s (integration_id) VALUES ($1)
-		ON CONFLICT (integration_id) DO UPDATE SET last_seq = s.last_seq`, integrationID)
+// lockChangeLog takes the integration's change counter before any
+// directory row. Every writer of the directory does so first, so writers of
+// one integration queue on this one row instead of deadlocking on each
+// other's rows (a large sync's chunk and a batch of small deliveries lock
+// the same attendees in different orders). Re-taking it in the same
+// transaction costs one round trip and writes nothing.
+func lockChangeLog(ctx context.Context, q sqlx.ExecerContext, integrationID string) error {
+	_, err := q.ExecContext(ctx, `WITH ins AS (INSERT INTO change_seqs (integration_id) VALUES ($1) ON CONFLICT DO NOTHING)
+		SELECT 1 FROM change_seqs WHERE integration_id = $1 FOR UPDATE`, integrationID)
 	return wrap("lock change log", err)
+}
+
+// lockChangeLog is lockChangeLog for the integration of a Tx write.
+func (t *Tx) lockChangeLog(ctx context.Context, integrationID string) error {
+	if integrationID == "" {
+		return nil
+	}
+	return lockChangeLog(ctx, t.tx, integrationID)
 }
 
 // tuple renders "(p.a, p.b, ...)" for a row comparison.

@@ -79,6 +79,9 @@ func (t *Tx) UpsertSessions(ctx context.Context, sessions []directory.Session) (
 		`+sessionChanges(), `, (SELECT count(*) FROM old WHERE old.source_time > $10) AS stale`)
 	written := 0
 	for _, s := range sessions {
+		if err := t.lockChangeLog(ctx, s.IntegrationID); err != nil {
+			return written, err
+		}
 		var res struct {
 			Appended int64 `db:"appended"`
 			Notified int64 `db:"notified"`
