@@ -219,6 +219,7 @@ func (d *Directory) restExtras(ctx context.Context, integ *store.Integration, cf
 				return nil, cvent.ToTemporal(err, attempt)
 			}
 			out[id] = mapping.ExtraFromREST(a)
+			activity.RecordHeartbeat(ctx, "rest look-ups")
 		}
 		return out, nil
 	}
@@ -233,6 +234,7 @@ func (d *Directory) restExtras(ctx context.Context, integ *store.Integration, cf
 		if id := strings.ToLower(a.ID); want[id] {
 			out[id] = mapping.ExtraFromREST(&a)
 		}
+		activity.RecordHeartbeat(ctx, "rest look-ups")
 	}
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/cventsync/cventsync/internal/searchattr"
 	"github.com/cventsync/cventsync/internal/store"
@@ -75,6 +76,10 @@ var errTemporalDown = fmt.Errorf("temporal unreachable")
 type ingestStarter struct {
 	s *Server
 
+	// flight joins concurrent starts for one integration: a burst's first
+	// webhooks all find no lease, and one start serves them all.
+	flight singleflight.Group
+
 	mu sync.Mutex
 	// started remembers recent starts, so a burst before the drainer has
 	// taken its lease starts one workflow, not one per webhook.
@@ -105,7 +110,8 @@ func (k *ingestStarter) kick(ctx context.Context, in *store.Integration) bool {
 		return true
 	}
 	k.mu.Unlock()
-	if err := k.start(ctx, in); err != nil {
+	_, err, _ = k.flight.Do(in.ID, func() (any, error) { return nil, k.start(ctx, in) })
+	if err != nil {
 		k.mu.Lock()
 		k.failed[in.ID] = in
 		k.mu.Unlock()

@@ -47,7 +47,7 @@ func Delivery(ctx workflow.Context, in *DeliveryInput) (*DeliveryResult, error) 
 		// The apply heartbeats after every chunk: a worker that dies in the
 		// middle of a 100,000-attendee sync is replaced within this timeout,
 		// and the new attempt resumes after the last committed chunk.
-		HeartbeatTimeout:       30 * time.Second,
+		HeartbeatTimeout:       15 * time.Second,
 		ScheduleToCloseTimeout: 24 * time.Hour,
 		RetryPolicy:            deliveryRetry,
 	})

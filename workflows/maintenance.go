@@ -10,6 +10,7 @@ import (
 
 	"github.com/cventsync/cventsync/activities"
 	"github.com/cventsync/cventsync/internal/searchattr"
+	"github.com/cventsync/cventsync/internal/store"
 )
 
 // Maintenance is the periodic sweep, run by the "maintenance" Temporal
@@ -60,6 +61,24 @@ func Maintenance(ctx workflow.Context, in *activities.StaleWorkInput) (*activiti
 		if err := signals[i].Get(ctx, nil); err != nil {
 			start(ParticipationWorkflowID(id), id, Participation, &ParticipationInput{IntegrationID: id})
 		}
+	}
+	// Destinations whose workflow never started (Temporal was down when one
+	// was created or enabled) are started; running ones are left alone.
+	var o *activities.Outbound
+	var dests []store.EnabledDestination
+	if err := workflow.ExecuteActivity(actx, o.EnabledDestinations).Get(ctx, &dests); err != nil {
+		workflow.GetLogger(ctx).Warn("maintenance could not list destinations", "error", err)
+	}
+	for _, d := range dests {
+		start(DestinationWorkflowID(d.ID), d.IntegrationID, Destination, &DestinationInput{DestinationID: d.ID})
+	}
+	// The change log keeps entries for the retention time, deleted in batches.
+	pctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute, HeartbeatTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 3},
+	})
+	if err := workflow.ExecuteActivity(pctx, o.PruneChanges).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("maintenance could not prune the change log", "error", err)
 	}
 	// Wait only until each child has started (or was found running): they
 	// are abandoned and run on their own.

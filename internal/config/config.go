@@ -26,10 +26,13 @@ type Config struct {
 	AdminToken   string `env:"CVENTSYNC_ADMIN_TOKEN"`
 	SecretKey    string `env:"CVENTSYNC_SECRET_KEY"`
 	MaxBodyBytes int64  `env:"CVENTSYNC_MAX_BODY_BYTES" envDefault:"33554432"`
-	LogLevel     string `env:"CVENTSYNC_LOG_LEVEL" envDefault:"info"`
-	DataDir      string `env:"CVENTSYNC_DATA_DIR" envDefault:".data"`
-	TemporalBin  string `env:"CVENTSYNC_TEMPORAL_BIN"`
-	TemporalUI   string `env:"CVENTSYNC_TEMPORAL_UI_URL"`
+	// BodyMemoryBytes bounds the memory that large webhook bodies received at
+	// once may take; GOMEMLIMIT defaults to twice this plus 64 MiB.
+	BodyMemoryBytes int64  `env:"CVENTSYNC_BODY_MEMORY_BYTES" envDefault:"167772160"`
+	LogLevel        string `env:"CVENTSYNC_LOG_LEVEL" envDefault:"info"`
+	DataDir         string `env:"CVENTSYNC_DATA_DIR" envDefault:".data"`
+	TemporalBin     string `env:"CVENTSYNC_TEMPORAL_BIN"`
+	TemporalUI      string `env:"CVENTSYNC_TEMPORAL_UI_URL"`
 	// OutboundPolicy loosens what platform destinations may be: a comma list
 	// of http, loopback, private; empty means https to public addresses only.
 	OutboundPolicy string `env:"CVENTSYNC_OUTBOUND_POLICY"`
