@@ -165,7 +165,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// Let the collector return large bodies' memory before the heap doubles.
-		debug.SetMemoryLimit(2*cfg.BodyMemoryBytes + 64<<20)
+		debug.SetMemoryLimit(cfg.BodyMemoryBytes + 64<<20)
 	}
 	outbound, err := cfg.Outbound()
 	if err != nil {

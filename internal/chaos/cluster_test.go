@@ -122,7 +122,7 @@ func (h *harness) post(gw *Process, in integration, body []byte) int {
 func registration(stub, invitee string) []byte {
 	b, _ := json.Marshal(map[string]any{"eventType": "InviteeOrGuestAccepted", "messageStub": stub,
 		"messageTime": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
-		"message": []map[string]any{{"inviteeStub": invitee, "email": invitee + "@example.com", "firstName": "Pat", "inviteeStatus": "Accepted"}}})
+		"message":     []map[string]any{{"inviteeStub": invitee, "email": invitee + "@example.com", "firstName": "Pat", "inviteeStatus": "Accepted"}}})
 	return b
 }
 

@@ -27,7 +27,7 @@ type Config struct {
 	SecretKey    string `env:"CVENTSYNC_SECRET_KEY"`
 	MaxBodyBytes int64  `env:"CVENTSYNC_MAX_BODY_BYTES" envDefault:"33554432"`
 	// BodyMemoryBytes bounds the memory that large webhook bodies received at
-	// once may take; GOMEMLIMIT defaults to twice this plus 64 MiB.
+	// once may take; the gateway's GOMEMLIMIT defaults to this plus 64 MiB.
 	BodyMemoryBytes int64  `env:"CVENTSYNC_BODY_MEMORY_BYTES" envDefault:"167772160"`
 	LogLevel        string `env:"CVENTSYNC_LOG_LEVEL" envDefault:"info"`
 	DataDir         string `env:"CVENTSYNC_DATA_DIR" envDefault:".data"`
