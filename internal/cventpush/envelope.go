@@ -73,7 +73,20 @@ func KindOf(eventType string) Kind {
 	case SpeakerCreated, SpeakerUpdated, SpeakerDeleted:
 		return KindSpeaker
 	}
+	if IsSpeakerManualSync(eventType) {
+		return KindSpeaker
+	}
 	return KindIgnored
+}
+
+// IsSpeakerManualSync reports an event type that names a manual sync of
+// speakers. Cvent has one, but its eventType string was never seen (by
+// analogy "SpeakerManualSynced"), so any spelling that names both speakers
+// and a manual sync is taken, in any case and with or without separators.
+func IsSpeakerManualSync(eventType string) bool {
+	t := strings.ToLower(eventType)
+	t = strings.NewReplacer("_", "", "-", "", " ", "", ".", "").Replace(t)
+	return strings.Contains(t, "speaker") && strings.Contains(t, "manualsync")
 }
 
 // Envelope is one POST from Cvent. Message stays raw until a processor needs
