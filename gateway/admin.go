@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -64,13 +65,35 @@ func (s *Server) webhookURL(id string) string {
 	return strings.TrimRight(s.opts.PublicURL, "/") + "/webhooks/cvent/" + id
 }
 
+// maxIntegrationBody bounds an integration's create or update body.
+const maxIntegrationBody = 4 << 20
+
 // splitIntegrationBody separates the integration's own fields from settings
 // sections (mapping, polling, ...), which the settings registry validates.
 func splitIntegrationBody(c *gin.Context) (base map[string]json.RawMessage, sections map[string]json.RawMessage, ok bool) {
-	var body map[string]json.RawMessage
-	if err := json.NewDecoder(c.Request.Body).Decode(&body); err != nil || body == nil {
+	b, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxIntegrationBody))
+	if err != nil {
 		abort(c, http.StatusBadRequest, "request body must be a JSON object")
 		return nil, nil, false
+	}
+	base, sections, err = splitIntegrationJSON(b)
+	if err != nil {
+		abort(c, http.StatusBadRequest, err.Error())
+		return nil, nil, false
+	}
+	return base, sections, true
+}
+
+// splitIntegrationJSON is splitIntegrationBody's rule: a JSON object without
+// a repeated key anywhere (encoding/json would keep the last one silently),
+// split into the integration's own fields and its settings sections.
+func splitIntegrationJSON(b []byte) (base map[string]json.RawMessage, sections map[string]json.RawMessage, err error) {
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal(b, &body); err != nil || body == nil {
+		return nil, nil, errors.New("request body must be a JSON object")
+	}
+	if err := settings.CheckDuplicateKeys(b); err != nil {
+		return nil, nil, err
 	}
 	base, sections = map[string]json.RawMessage{}, map[string]json.RawMessage{}
 	for k, v := range body {
@@ -81,7 +104,7 @@ func splitIntegrationBody(c *gin.Context) (base map[string]json.RawMessage, sect
 			sections[k] = v
 		}
 	}
-	return base, sections, true
+	return base, sections, nil
 }
 
 func (s *Server) createIntegration(c *gin.Context) {

@@ -82,6 +82,10 @@ func Merge(current json.RawMessage, updates map[string]json.RawMessage) (json.Ra
 			delete(doc, name)
 			continue
 		}
+		if err := CheckDuplicateKeys(raw); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
 		norm, err := validate(raw)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", name, err))
