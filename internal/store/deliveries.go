@@ -57,11 +57,14 @@ type Delivery struct {
 	// AppliedItems is the progress of a chunked apply.
 	AppliedItems int            `db:"applied_items"`
 	Flags        pq.StringArray `db:"flags"`
+	// RequestID is the X-Request-Id of the request that stored it, so the
+	// worker's log line for the delivery can be found from the gateway's.
+	RequestID string `db:"request_id"`
 }
 
 const deliveryColumns = `id, integration_id, event_type, message_stub, message_time, item_count,
 	received_at, status, error, workflow_id, run_id, dispatched_at, processed_at, result, invitee_ids, large,
-	apply_count, applied_items, flags`
+	apply_count, applied_items, flags, request_id`
 
 const deliverySummaryColumns = deliveryColumns + `, ''::bytea AS body`
 
@@ -87,13 +90,13 @@ func (s *Store) InsertDelivery(ctx context.Context, d *Delivery) (duplicate bool
 	err = s.db.QueryRowxContext(ctx, `
 		WITH ins AS (
 			INSERT INTO deliveries (integration_id, event_type, message_stub, message_time, item_count, body, status, error,
-				workflow_id, invitee_ids, large, flags)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+				workflow_id, invitee_ids, large, flags, request_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14)
 			ON CONFLICT (integration_id, message_stub) WHERE message_stub IS NOT NULL DO NOTHING
 			RETURNING id, received_at)
 		SELECT id, received_at, CASE WHEN $13 THEN pg_notify('`+deliveriesChannel+`', $1) END IS NULL FROM ins`,
 		d.IntegrationID, d.EventType, d.MessageStub, d.MessageTime, d.ItemCount, d.Body, d.Status, d.Error, d.WorkflowID,
-		d.InviteeIDs, d.Large, d.Flags, notify,
+		d.InviteeIDs, d.Large, d.Flags, notify, d.RequestID,
 	).Scan(&d.ID, &d.ReceivedAt, new(bool))
 	if err == nil {
 		return false, nil
