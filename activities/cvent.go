@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -56,39 +57,93 @@ func (c *Cvent) PollAttendees(ctx context.Context, in *PollInput) (*PollResult, 
 	if err != nil {
 		return nil, err
 	}
-	opts := cvent.ListOptions{Filter: cvent.EventFilter(integ.CventEventID), Limit: 200}
-	if !watermark.IsZero() {
-		opts.After = watermark.Add(-pollOverlap)
-	}
-	res := &PollResult{Watermark: watermark}
-	pager := client.Attendees(opts)
-	for {
-		page, ok, err := pager.Next(ctx)
-		if err != nil {
-			_ = c.Store.RecordPoll(context.WithoutCancel(ctx), integ.ID, res.Watermark, res.Fetched, err.Error())
-			return nil, cvent.ToTemporal(err, int(activity.GetInfo(ctx).Attempt))
-		}
-		if !ok {
-			break
-		}
+	pager := client.Attendees(PollOptions(integ.CventEventID, watermark))
+	fetched := 0
+	res, err := pollPages(ctx, watermark, pager.Next, func(ctx context.Context, page []cvent.Attendee) (*ingest.Result, error) {
 		applied, err := c.applyPage(ctx, integ.ID, cfg, page)
-		if err != nil {
-			return nil, err
+		if err == nil {
+			fetched += len(page)
+			activity.RecordHeartbeat(ctx, fetched)
 		}
-		res.Fetched += len(page)
-		res.Written += applied.Written
-		res.Stale += applied.Stale
-		for _, a := range page {
-			if a.LastModified.After(res.Watermark) {
-				res.Watermark = a.LastModified
-			}
+		return applied, err
+	})
+	if err != nil {
+		_ = c.Store.RecordPoll(context.WithoutCancel(ctx), integ.ID, res.Watermark, res.Fetched, err.Error())
+		var pullErr *pullError
+		if errors.As(err, &pullErr) {
+			return nil, cvent.ToTemporal(pullErr.err, int(activity.GetInfo(ctx).Attempt))
 		}
-		activity.RecordHeartbeat(ctx, res.Fetched)
+		return nil, err
 	}
 	if err := c.Store.RecordPoll(ctx, integ.ID, res.Watermark, res.Fetched, ""); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// PollOptions is the incremental pull of a poll: the event's attendees
+// changed since a little before the watermark (all of them the first time),
+// with their registration question answers, mapped as for a webhook.
+func PollOptions(eventID string, watermark time.Time) cvent.ListOptions {
+	opts := cvent.ListOptions{Filter: cvent.EventFilter(eventID), Limit: 200, Expand: expandAnswers}
+	if !watermark.IsZero() {
+		opts.After = watermark.Add(-pollOverlap)
+	}
+	return opts
+}
+
+// ResyncOptions is a full re-sync's pull, resumed from a page token, with
+// the registration question answers.
+func ResyncOptions(eventID, token string) cvent.ListOptions {
+	return cvent.ListOptions{Filter: cvent.EventFilter(eventID), Limit: 200, Token: token, Expand: expandAnswers}
+}
+
+// expandAnswers is Cvent's expansion that adds an attendee's registration
+// question answers (answers[].question, answers[].value).
+const expandAnswers = "answers.question"
+
+// pullError marks a failed read from Cvent, as opposed to a failed apply.
+type pullError struct{ err error }
+
+func (e *pullError) Error() string { return e.err.Error() }
+func (e *pullError) Unwrap() error { return e.err }
+
+// pollPages reads pages with next and applies each with apply. The result's
+// Watermark is where the poll leaves the integration's watermark: the newest
+// lastModified (Cvent's clock) of the records applied once every page is
+// applied, and the starting watermark when a pull or an apply fails. Cvent's
+// pages are not ordered by lastModified, so a change on a page that was not
+// read may be older than those applied; the retry re-reads the applied pages,
+// which changes nothing.
+func pollPages(ctx context.Context, watermark time.Time,
+	next func(context.Context) ([]cvent.Attendee, bool, error),
+	apply func(context.Context, []cvent.Attendee) (*ingest.Result, error)) (*PollResult, error) {
+	res := &PollResult{Watermark: watermark}
+	newest := watermark
+	for {
+		page, ok, err := next(ctx)
+		if err != nil {
+			res.Watermark = watermark
+			return res, &pullError{err}
+		}
+		if !ok {
+			res.Watermark = newest
+			return res, nil
+		}
+		applied, err := apply(ctx, page)
+		if err != nil {
+			res.Watermark = watermark
+			return res, err
+		}
+		res.Fetched += len(page)
+		res.Written += applied.Written
+		res.Stale += applied.Stale
+		for _, a := range page {
+			if a.LastModified.After(newest) {
+				newest = a.LastModified
+			}
+		}
+	}
 }
 
 // applyPage applies one page of REST attendees in its own transaction.
@@ -132,7 +187,7 @@ func (c *Cvent) ResyncPages(ctx context.Context, in *ResyncPageInput) (*ResyncPa
 		return nil, err
 	}
 	out := &ResyncPageResult{Token: in.Token, Done: in.Done, Written: in.Written}
-	pager := client.Attendees(cvent.ListOptions{Filter: cvent.EventFilter(integ.CventEventID), Limit: 200, Token: in.Token})
+	pager := client.Attendees(ResyncOptions(integ.CventEventID, in.Token))
 	maxPages := max(1, in.MaxPages)
 	for i := 0; i < maxPages; i++ {
 		page, ok, err := pager.Next(ctx)
