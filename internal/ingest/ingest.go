@@ -59,6 +59,10 @@ type Delivery struct {
 	// (Mapping.NeedsREST). Fetch it before the transaction: no Cvent call
 	// should hold row locks. Missing entries keep the stored values.
 	Extras map[string]*mapping.Extra
+	// ItemTimes orders each attendee by its own updatedDate (Cvent's
+	// lastModified of a REST record) instead of the envelope's messageTime;
+	// an item without a plausible one falls back to the latter.
+	ItemTimes bool
 }
 
 // Lookup loads stored attendees by invitee id: locked inside a delivery's
@@ -218,7 +222,13 @@ func planAttendees(ctx context.Context, d Delivery, p *Plan, items []cventpush.A
 			res.Skipped++
 			continue
 		}
-		p.Attendees = append(p.Attendees, mapping.FromAttendeeWith(d.Mapping, d.IntegrationID, res.EventType, item, d.Extras[id], old, p.sourceTime))
+		sourceTime := p.sourceTime
+		if d.ItemTimes && !item.UpdatedDate.IsZero() {
+			if t, clamped := mapping.SourceTime(item.UpdatedDate.Time, d.ReceivedAt, MaxClockSkew); !clamped {
+				sourceTime = t
+			}
+		}
+		p.Attendees = append(p.Attendees, mapping.FromAttendeeWith(d.Mapping, d.IntegrationID, res.EventType, item, d.Extras[id], old, sourceTime))
 		if sessions, ok := mapping.AgendaFromSync(item); ok {
 			if p.Agendas == nil {
 				p.Agendas = map[string][]string{}

@@ -18,10 +18,25 @@ const RESTEventType = "RESTAttendees"
 
 // ApplyREST applies attendees pulled from the REST API (polling, re-sync)
 // with exactly the rules webhooks go through: each record is rendered as the
-// item a manual sync would carry and applied as one. fetchedAt is when Cvent
-// answered: its state then supersedes any message produced before.
+// item a manual sync would carry and applied as one. Each record is ordered
+// against webhooks by its lastModified, Cvent's clock as messageTime is;
+// fetchedAt (when Cvent answered) stands in for a record without one.
 func ApplyREST(ctx context.Context, tx *store.Tx, integrationID string, cfg *mapping.Config,
 	attendees []cvent.Attendee, fetchedAt time.Time) (*Result, error) {
+	d, err := RESTDelivery(integrationID, cfg, attendees, fetchedAt)
+	if err != nil {
+		return nil, err
+	}
+	res, err := Apply(ctx, tx, d)
+	if res != nil {
+		res.EventType = RESTEventType
+	}
+	return res, err
+}
+
+// RESTDelivery renders attendees pulled from the REST API as the delivery
+// ApplyREST applies.
+func RESTDelivery(integrationID string, cfg *mapping.Config, attendees []cvent.Attendee, fetchedAt time.Time) (Delivery, error) {
 	items := make([]map[string]any, len(attendees))
 	extras := make(map[string]*mapping.Extra, len(attendees))
 	for i := range attendees {
@@ -33,13 +48,9 @@ func ApplyREST(ctx context.Context, tx *store.Tx, integrationID string, cfg *map
 		"messageStub": fmt.Sprintf("rest-%d", fetchedAt.UnixNano()), "message": items,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("render REST attendees: %w", err)
+		return Delivery{}, fmt.Errorf("render REST attendees: %w", err)
 	}
-	res, err := Apply(ctx, tx, Delivery{IntegrationID: integrationID, Body: body, ReceivedAt: fetchedAt, Mapping: cfg, Extras: extras})
-	if res != nil {
-		res.EventType = RESTEventType
-	}
-	return res, err
+	return Delivery{IntegrationID: integrationID, Body: body, ReceivedAt: fetchedAt, Mapping: cfg, Extras: extras, ItemTimes: true}, nil
 }
 
 // ItemFromREST renders a REST attendee as a webhook attendee item.
