@@ -48,6 +48,7 @@ type stackOptions struct {
 	temporalAddress string // "" = the shared test server
 	maxBodyBytes    int64
 	noWorker        bool
+	cventHTTP       *http.Client // the workers' HTTP client for Cvent (its timeout); nil = the default
 }
 
 func newStack(t *testing.T, opts stackOptions) *stack {
@@ -89,7 +90,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	var w sdkworker.Worker
 	startWorker := func() {
 		// A fresh client cache, as in a new process; the limiter is per account and shared.
-		clients := &connection.Clients{Box: box, Limiters: limiters, Logger: log}
+		clients := &connection.Clients{Box: box, Limiters: limiters, Logger: log, HTTP: opts.cventHTTP}
 		w = worker.New(c, queue, worker.Deps{Store: st, Notifier: notifier, Cvent: clients, Logger: log})
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
