@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 
 	"go.temporal.io/sdk/activity"
@@ -74,35 +75,34 @@ func (d *Directory) ApplyDelivery(ctx context.Context, in *ApplyDeliveryInput) (
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadSettings", err)
 	}
-	env, err := cventpush.DecodeEnvelope(del.Body)
-	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeMalformed, err)
-	}
-	raw, err := env.Items()
-	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeMalformed, err)
-	}
 	// REST look-ups happen before any transaction: no Cvent call holds row locks.
-	extras, err := d.restExtras(ctx, integ, cfg, del.Body)
-	if err != nil {
-		return nil, err
+	var extras map[string]*mapping.Extra
+	if cfg.NeedsREST() && d.Accounts != nil {
+		_, ids, err := cventpush.ScanEnvelope(d.Store.OpenBody(ctx, del), math.MaxInt)
+		if err != nil {
+			return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeMalformed, err)
+		}
+		if extras, err = d.restExtrasFor(ctx, integ, del.EventType, ids.InviteeIDs); err != nil {
+			return nil, err
+		}
 	}
 	progress, err := d.Store.LargeDeliveryProgress(ctx, del.ID)
 	if err != nil {
 		return nil, err
 	}
-	total := &ingest.Result{EventType: string(env.EventType), Items: len(raw)}
+	total := &ingest.Result{EventType: del.EventType, Items: del.ItemCount}
 	if progress.AppliedItems > 0 && len(progress.Result) > 0 {
 		_ = json.Unmarshal(progress.Result, total)
 	}
 	info := activity.GetInfo(ctx)
-	delivery := ingest.Delivery{ID: del.ID, IntegrationID: del.IntegrationID, Body: del.Body, ReceivedAt: del.ReceivedAt,
-		Mapping: cfg, Extras: extras}
-	for from := progress.AppliedItems; from < len(raw) || (from == 0 && len(raw) == 0); from += ChunkItems {
-		to := min(from+ChunkItems, len(raw))
-		_, err := d.Store.ApplyChunk(ctx, del.ID, from, to, to == len(raw), total, info.WorkflowExecution.ID, info.WorkflowExecution.RunID,
+	// The envelope as received: a clamped messageTime stays clamped.
+	env := &cventpush.Envelope{EventType: cventpush.String(del.EventType), MessageTime: cventpush.Time{Time: del.MessageTime.Time}}
+	delivery := ingest.Delivery{ID: del.ID, IntegrationID: del.IntegrationID, ReceivedAt: del.ReceivedAt, Mapping: cfg, Extras: extras}
+	apply := func(from int, chunk []json.RawMessage, last bool) error {
+		to := from + len(chunk)
+		_, err := d.Store.ApplyChunk(ctx, del.ID, from, to, last, total, info.WorkflowExecution.ID, info.WorkflowExecution.RunID,
 			func(ctx context.Context, tx *store.Tx) error {
-				r, err := ingest.ApplyItems(ctx, tx, delivery, env, raw[from:to])
+				r, err := ingest.ApplyItems(ctx, tx, delivery, env, chunk)
 				if err != nil {
 					return err
 				}
@@ -110,15 +110,36 @@ func (d *Directory) ApplyDelivery(ctx context.Context, in *ApplyDeliveryInput) (
 				return nil
 			})
 		if err != nil {
-			if permanentApplyError(err) {
-				return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("apply delivery %d, items %d to %d: %v", del.ID, from, to, err), ErrTypeMalformed, err)
-			}
-			return nil, fmt.Errorf("apply delivery %d, items %d to %d: %w", del.ID, from, to, err)
+			return fmt.Errorf("apply delivery %d, items %d to %d: %w", del.ID, from, to, err)
 		}
 		activity.RecordHeartbeat(ctx, to)
-		if len(raw) == 0 {
-			break
+		return nil
+	}
+	// The items stream out of PostgreSQL one at a time: those applied by an
+	// earlier attempt are skipped, the rest applied ChunkItems at a time.
+	var chunk []json.RawMessage
+	index := 0
+	err = cventpush.StreamItems(d.Store.OpenBody(ctx, del), func(item json.RawMessage) error {
+		index++
+		if index <= progress.AppliedItems {
+			return nil
 		}
+		chunk = append(chunk, item)
+		if len(chunk) < ChunkItems {
+			return nil
+		}
+		err := apply(index-len(chunk), chunk, false)
+		chunk = nil
+		return err
+	})
+	if err == nil {
+		err = apply(index-len(chunk), chunk, true)
+	}
+	if err != nil {
+		if permanentApplyError(err) {
+			return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeMalformed, err)
+		}
+		return nil, err
 	}
 	activity.GetLogger(ctx).Info("delivery applied", "deliveryId", del.ID, "eventType", total.EventType,
 		"items", total.Items, "written", total.Written, "stale", total.Stale, "resumedAt", progress.AppliedItems)
@@ -201,6 +222,15 @@ func (d *Directory) restExtras(ctx context.Context, integ *store.Integration, cf
 	ids, err := ingest.InviteeIDs(body)
 	if err != nil || len(ids) == 0 {
 		return nil, nil // not an attendee delivery, or the apply step reports the problem
+	}
+	return d.restExtrasFor(ctx, integ, "", ids)
+}
+
+// restExtrasFor fetches the REST records of the given attendees; eventType,
+// when known, skips deliveries that carry no attendees.
+func (d *Directory) restExtrasFor(ctx context.Context, integ *store.Integration, eventType string, ids []string) (map[string]*mapping.Extra, error) {
+	if len(ids) == 0 || (eventType != "" && cventpush.KindOf(eventType) != cventpush.KindAttendee) {
+		return nil, nil
 	}
 	client, err := d.Accounts.For(integ)
 	if err != nil {

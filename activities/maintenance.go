@@ -28,6 +28,7 @@ const (
 	staleLargeDelivery  = 2 * time.Minute
 	staleContactUpdate  = 30 * time.Second
 	maxStaleLargePerRun = 100
+	abandonedUpload     = time.Hour
 )
 
 // StaleLarge is a large delivery whose workflow must be started again.
@@ -56,6 +57,8 @@ type StaleWork struct {
 	Participation []string
 	// PollSchedules counts the polling schedules checked.
 	PollSchedules int
+	// AbandonedUploads counts partly received bodies removed.
+	AbandonedUploads int64
 }
 
 // StaleWorkInput overrides how old waiting work must be to count as
@@ -87,6 +90,11 @@ func (m *Maintenance) FindStaleWork(ctx context.Context, in *StaleWorkInput) (*S
 	for _, d := range stale {
 		w.Large = append(w.Large, StaleLarge{DeliveryID: d.ID, IntegrationID: d.IntegrationID, EventType: d.EventType,
 			MessageStub: d.MessageStub.String, WorkflowID: d.WorkflowID})
+	}
+	// A body whose sender vanished mid-upload was never acknowledged: Cvent
+	// sends it again, and the partial copy goes.
+	if w.AbandonedUploads, err = m.Store.DeleteAbandonedUploads(ctx, now.Add(-abandonedUpload)); err != nil {
+		return nil, err
 	}
 	updates, err := m.Store.PendingContactUpdates(ctx, now.Add(-staleContactUpdate), 100)
 	if err != nil {

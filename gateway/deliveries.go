@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -27,7 +28,19 @@ type deliveryJSON struct {
 	Result      json.RawMessage `json:"result,omitempty"`
 	Body        json.RawMessage `json:"body,omitempty"`
 	RawBody     string          `json:"rawBody,omitempty"`
+	// BodySize is the body's size in bytes; a body larger than inlineBody is
+	// not in the answer but downloaded from BodyURL.
+	BodySize   int64    `json:"bodySize"`
+	BodyURL    string   `json:"bodyUrl,omitempty"`
+	RunID      string   `json:"runId,omitempty"`
+	InviteeIDs []string `json:"inviteeIds,omitempty"`
+	ApplyCount int      `json:"applyCount"`
+	Large      bool     `json:"large,omitempty"`
+	Flags      []string `json:"flags,omitempty"`
 }
+
+// inlineBody is the largest body GET /deliveries/{id} shows inline.
+const inlineBody = 1 << 20
 
 func toDeliveryJSON(d *store.Delivery, withBody bool) deliveryJSON {
 	out := deliveryJSON{ID: d.ID, EventType: d.EventType, MessageStub: d.MessageStub.String, ItemCount: d.ItemCount,
@@ -40,6 +53,15 @@ func toDeliveryJSON(d *store.Delivery, withBody bool) deliveryJSON {
 	}
 	if d.ProcessedAt.Valid {
 		out.ProcessedAt = &d.ProcessedAt.Time
+	}
+	out.BodySize = d.BodySize
+	if d.BodyChunks == 0 {
+		out.BodySize = int64(len(d.Body))
+	}
+	out.RunID, out.InviteeIDs, out.ApplyCount, out.Large, out.Flags = d.RunID, d.InviteeIDs, d.ApplyCount, d.Large, d.Flags
+	if withBody && (d.BodyChunks > 0 || len(d.Body) > inlineBody) {
+		out.BodyURL = "/api/v1/deliveries/" + itoa(d.ID) + "/body"
+		withBody = false
 	}
 	if withBody {
 		if json.Valid(d.Body) {
@@ -91,6 +113,21 @@ func (s *Server) loadDelivery(c *gin.Context) (*store.Delivery, bool) {
 		return nil, false
 	}
 	return d, true
+}
+
+// getDeliveryBody streams a delivery's body as Cvent sent it, however large.
+func (s *Server) getDeliveryBody(c *gin.Context) {
+	d, ok := s.loadDelivery(c)
+	if !ok {
+		return
+	}
+	size := d.BodySize
+	if d.BodyChunks == 0 {
+		size = int64(len(d.Body))
+	}
+	c.DataFromReader(http.StatusOK, size, "application/octet-stream", s.opts.Store.OpenBody(c, d), map[string]string{
+		"Content-Disposition": fmt.Sprintf(`attachment; filename="delivery-%d.json"`, d.ID),
+	})
 }
 
 func (s *Server) getDelivery(c *gin.Context) {

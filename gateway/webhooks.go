@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -67,37 +69,95 @@ func (s *Server) webhookReceive(c *gin.Context) {
 	if !ok {
 		return
 	}
-	body, release, err := s.bodies.read(c.Writer, c.Request, s.opts.MaxBodyBytes)
+	release, err := s.bodies.acquire(c.Request, s.opts.MaxBodyBytes)
 	defer release()
 	if err != nil {
-		var be *bodyError
-		if errors.As(err, &be) {
-			if be.status == http.StatusRequestTimeout || be.status == http.StatusRequestEntityTooLarge {
-				c.Header("Connection", "close")
-			}
-			if be.status == http.StatusServiceUnavailable {
-				c.Header("Retry-After", "5")
-			}
-			abort(c, be.status, be.msg)
-			return
-		}
-		abort(c, http.StatusBadRequest, "could not read body: "+err.Error())
+		answerBodyError(c, err)
+		return
+	}
+	if streamed(c.Request) {
+		s.receiveStreamed(c, in)
+		return
+	}
+	body, err := s.bodies.read(c.Writer, c.Request, s.opts.MaxBodyBytes)
+	if err != nil {
+		answerBodyError(c, err)
 		return
 	}
 	d := &store.Delivery{IntegrationID: in.ID, Body: body}
 	env, decodeErr := cventpush.DecodeEnvelope(body)
 	if decodeErr == nil {
-		decodeErr = errors.Join(cventpush.CheckText("eventType", string(env.EventType)), cventpush.CheckText("messageStub", string(env.MessageStub)))
+		decodeErr = checkEnvelope(env)
 	}
 	if decodeErr != nil {
 		s.reject(c, d, decodeErr)
 		return
 	}
 	summary, itemsErr := env.SummarizeItems(searchattr.MaxInviteeIDs)
+	describe(d, in, env, env.Stub(body), summary, itemsErr)
+	duplicate, err := s.opts.Store.InsertDelivery(c, d)
+	if err != nil {
+		s.internalError(c, "store delivery", err)
+		return
+	}
+	s.answerStored(c, in, d, duplicate)
+}
+
+// receiveStreamed stores a large body (a manual sync of thousands) in
+// chunks as it arrives while a streaming reader learns its envelope, so it is
+// never held whole; the answer comes once the last byte is stored.
+func (s *Server) receiveStreamed(c *gin.Context, in *store.Integration) {
+	w, err := s.opts.Store.BeginStreamedDelivery(c, in.ID)
+	if err != nil {
+		s.internalError(c, "store delivery", err)
+		return
+	}
+	hash := sha256.New()
+	tee := io.TeeReader(s.bodies.reader(c.Writer, c.Request, s.opts.MaxBodyBytes), io.MultiWriter(w, hash))
+	env, summary, scanErr := cventpush.ScanEnvelope(tee, searchattr.MaxInviteeIDs)
+	// Read the rest: what follows the JSON value, or all of a malformed body.
+	_, readErr := io.Copy(io.Discard, tee)
+	var be *bodyError
+	if errors.As(scanErr, &be) || errors.As(readErr, &be) || readErr != nil {
+		w.Abort(c) // not acknowledged: Cvent sends it again
+		if be == nil {
+			be = &bodyError{http.StatusBadRequest, "could not read body: " + readErr.Error()}
+		}
+		answerBodyError(c, be)
+		return
+	}
+	d := &store.Delivery{IntegrationID: in.ID}
+	if scanErr == nil {
+		scanErr = checkEnvelope(env)
+	}
+	if scanErr != nil {
+		d.Status, d.Error = store.DeliveryRejected, scanErr.Error()
+	} else {
+		describe(d, in, env, env.StubFromHash(hash.Sum(nil)), summary, nil)
+		if d.Status == store.DeliveryReceived {
+			d.Large, d.WorkflowID, d.InviteeIDs = true, deliveryWorkflowID(d), nil
+		}
+	}
+	duplicate, err := w.Finish(c, d)
+	if err != nil {
+		w.Abort(c)
+		s.internalError(c, "store delivery", err)
+		return
+	}
+	s.answerStored(c, in, d, duplicate)
+}
+
+// checkEnvelope refuses envelope fields PostgreSQL cannot store as text.
+func checkEnvelope(env *cventpush.Envelope) error {
+	return errors.Join(cventpush.CheckText("eventType", string(env.EventType)), cventpush.CheckText("messageStub", string(env.MessageStub)))
+}
+
+// describe fills in what the gateway learned of a delivery: its status,
+// kind, size, people and times.
+func describe(d *store.Delivery, in *store.Integration, env *cventpush.Envelope, stub string, summary *cventpush.ItemSummary, itemsErr error) {
 	d.EventType = string(env.EventType)
-	d.MessageStub = sql.NullString{String: env.Stub(body), Valid: true}
-	now := time.Now()
-	if t, clamped := mapping.SourceTime(env.MessageTime.Time, now, ingest.MaxClockSkew); clamped {
+	d.MessageStub = sql.NullString{String: stub, Valid: true}
+	if t, clamped := mapping.SourceTime(env.MessageTime.Time, time.Now(), ingest.MaxClockSkew); clamped {
 		d.Flags = append(d.Flags, store.FlagMessageTimeClamped)
 		d.MessageTime = sql.NullTime{Time: t, Valid: true}
 	} else {
@@ -119,11 +179,11 @@ func (s *Server) webhookReceive(c *gin.Context) {
 			d.WorkflowID = workflows.IngestWorkflowID(in.ID)
 		}
 	}
-	duplicate, err := s.opts.Store.InsertDelivery(c, d)
-	if err != nil {
-		s.internalError(c, "store delivery", err)
-		return
-	}
+}
+
+// answerStored answers Cvent once the delivery is stored, and hands a new
+// one on.
+func (s *Server) answerStored(c *gin.Context, in *store.Integration, d *store.Delivery, duplicate bool) {
 	switch {
 	case duplicate:
 		c.JSON(http.StatusOK, webhookAnswer{Status: "duplicate", DeliveryID: d.ID, WorkflowID: d.WorkflowID})
@@ -138,6 +198,22 @@ func (s *Server) webhookReceive(c *gin.Context) {
 		}
 		c.JSON(http.StatusOK, webhookAnswer{Status: status, DeliveryID: d.ID, WorkflowID: d.WorkflowID})
 	}
+}
+
+// answerBodyError answers a body that could not be read.
+func answerBodyError(c *gin.Context, err error) {
+	var be *bodyError
+	if !errors.As(err, &be) {
+		abort(c, http.StatusBadRequest, "could not read body: "+err.Error())
+		return
+	}
+	if be.status == http.StatusRequestTimeout || be.status == http.StatusRequestEntityTooLarge {
+		c.Header("Connection", "close")
+	}
+	if be.status == http.StatusServiceUnavailable {
+		c.Header("Retry-After", "5")
+	}
+	abort(c, be.status, be.msg)
 }
 
 // reject stores a body that is not a Cvent delivery we can take, as

@@ -125,6 +125,15 @@ func (e *Envelope) Stub(body []byte) string {
 	return "sha256-" + hex.EncodeToString(sum[:16])
 }
 
+// StubFromHash is Stub for a body that was hashed as it streamed by (sum is
+// its SHA-256).
+func (e *Envelope) StubFromHash(sum []byte) string {
+	if s := strings.ToLower(string(e.MessageStub)); s != "" {
+		return s
+	}
+	return "sha256-" + hex.EncodeToString(sum[:16])
+}
+
 // Items splits message into its raw items. Cvent always sends an array; a lone
 // object is accepted as a one-item array.
 func (e *Envelope) Items() ([]json.RawMessage, error) {
@@ -173,17 +182,7 @@ func (e *Envelope) SummarizeItems(maxIDs int) (*ItemSummary, error) {
 		return out, nil
 	}
 	seen := map[string]bool{}
-	add := func(it *itemIDs) {
-		out.Count++
-		id := NormaliseID(string(it.InviteeStub))
-		if id == "" {
-			id = NormaliseID(string(it.SnakeInviteeStub))
-		}
-		if id != "" && !seen[id] && len(out.InviteeIDs) < maxIDs {
-			seen[id] = true
-			out.InviteeIDs = append(out.InviteeIDs, id)
-		}
-	}
+	add := func(it *itemIDs) { out.add(it, seen, maxIDs) }
 	if msg[0] == '{' {
 		var it itemIDs
 		if err := json.Unmarshal(msg, &it); err != nil {

@@ -1,0 +1,182 @@
+package cventpush
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ScanEnvelope reads a delivery from r one token at a time, never holding
+// it whole: it learns eventType, messageStub and messageTime (in whatever
+// order Cvent put them: the stub may come after the message), and walks the
+// message's items one by one for their count and invitee ids. A body that is
+// not a complete Cvent envelope is ErrMalformed. r is read to the end of the
+// JSON value; the caller reads anything after it.
+func ScanEnvelope(r io.Reader, maxIDs int) (*Envelope, *ItemSummary, error) {
+	dec := json.NewDecoder(r)
+	env := &Envelope{}
+	sum := &ItemSummary{}
+	seen := map[string]bool{}
+	if err := expectDelim(dec, '{'); err != nil {
+		return nil, nil, err
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, malformed(err)
+		}
+		key, _ := tok.(string)
+		switch {
+		case strings.EqualFold(key, "eventType"):
+			err = dec.Decode(&env.EventType)
+		case strings.EqualFold(key, "messageStub"):
+			err = dec.Decode(&env.MessageStub)
+		case strings.EqualFold(key, "messageTime"):
+			err = dec.Decode(&env.MessageTime)
+		case strings.EqualFold(key, "message"):
+			*sum, seen = ItemSummary{}, map[string]bool{}
+			err = eachItem(dec, func(it *itemIDs) { sum.add(it, seen, maxIDs) })
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return nil, nil, malformed(err)
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return nil, nil, err
+	}
+	return env, sum, nil
+}
+
+// StreamItems calls fn with each item of the delivery in r, in order,
+// decoding one at a time: a 100,000-item manual sync is never held whole.
+func StreamItems(r io.Reader, fn func(item json.RawMessage) error) error {
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return err
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return malformed(err)
+		}
+		if key, _ := tok.(string); !strings.EqualFold(key, "message") {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return malformed(err)
+			}
+			continue
+		}
+		if err := eachRaw(dec, fn); err != nil {
+			return err
+		}
+	}
+	return expectDelim(dec, '}')
+}
+
+// eachItem decodes the message value at dec's position item by item.
+func eachItem(dec *json.Decoder, fn func(*itemIDs)) error {
+	return eachRaw(dec, func(raw json.RawMessage) error {
+		var it itemIDs
+		if err := json.Unmarshal(raw, &it); err != nil {
+			return err
+		}
+		fn(&it)
+		return nil
+	})
+}
+
+// eachRaw walks the message value at dec's position: an array of items, a
+// lone object (one item) or null.
+func eachRaw(dec *json.Decoder, fn func(json.RawMessage) error) error {
+	if !dec.More() {
+		return malformed(errors.New("message has no value"))
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return malformed(err)
+	}
+	switch tok {
+	case json.Delim('['):
+		for dec.More() {
+			var item json.RawMessage // fresh: fn may keep it
+			if err := dec.Decode(&item); err != nil {
+				return malformed(err)
+			}
+			if err := fn(item); err != nil {
+				return err
+			}
+		}
+		_, err := dec.Token() // ]
+		return malformed(err)
+	case json.Delim('{'):
+		// A lone object: rebuild it from its tokens is costly; read its
+		// fields into a map and hand the item on re-encoded.
+		obj := map[string]json.RawMessage{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return malformed(err)
+			}
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				return malformed(err)
+			}
+			obj[fmt.Sprint(k)] = v
+		}
+		if _, err := dec.Token(); err != nil {
+			return malformed(err)
+		}
+		b, err := json.Marshal(obj)
+		if err != nil {
+			return malformed(err)
+		}
+		return fn(b)
+	case nil:
+		return nil
+	}
+	return fmt.Errorf("%w: message must be an array of items", ErrMalformed)
+}
+
+func (s *ItemSummary) add(it *itemIDs, seen map[string]bool, maxIDs int) {
+	s.Count++
+	id := NormaliseID(string(it.InviteeStub))
+	if id == "" {
+		id = NormaliseID(string(it.SnakeInviteeStub))
+	}
+	if id != "" && !seen[id] && len(s.InviteeIDs) < maxIDs {
+		seen[id] = true
+		s.InviteeIDs = append(s.InviteeIDs, id)
+	}
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return malformed(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return fmt.Errorf("%w: expected %q, found %v", ErrMalformed, want, tok)
+	}
+	return nil
+}
+
+func malformed(err error) error {
+	if err == nil || errors.Is(err, ErrMalformed) {
+		return err
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: the body ends before the JSON does (truncated?)", ErrMalformed)
+	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &syn) || errors.As(err, &typ) {
+		return fmt.Errorf("%w: %s", ErrMalformed, jsonErrorText(err))
+	}
+	// A read error of the body itself stays reachable with errors.As.
+	return fmt.Errorf("%w: %w", ErrMalformed, err)
+}
