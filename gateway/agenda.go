@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -78,7 +80,7 @@ func (s *Server) attendeeAgenda(c *gin.Context) {
 		s.internalError(c, "agenda", err)
 		return
 	}
-	speakers, err := s.opts.Store.SessionSpeakerIDs(c, in.ID)
+	_, speakers, err := s.linkedSpeakers(c, in.ID, sessions)
 	if err != nil {
 		s.internalError(c, "agenda", err)
 		return
@@ -98,7 +100,12 @@ func (s *Server) listSpeakers(c *gin.Context) {
 	if !ok {
 		return
 	}
-	list, err := s.opts.Store.ListSpeakers(c, in.ID)
+	sessions, err := s.opts.Store.ListSessions(c, in.ID, false)
+	if err != nil {
+		s.internalError(c, "list speakers", err)
+		return
+	}
+	list, _, err := s.linkedSpeakers(c, in.ID, sessions)
 	if err != nil {
 		s.internalError(c, "list speakers", err)
 		return
@@ -108,4 +115,25 @@ func (s *Server) listSpeakers(c *gin.Context) {
 		out[i] = toSpeakerJSON(&list[i])
 	}
 	c.JSON(http.StatusOK, gin.H{"speakers": out})
+}
+
+// linkedSpeakers loads the speakers and each live session's speakers with
+// the links completed from both sides (mapping.LinkSpeakers): Cvent names a
+// speaker's sessions in the speaker item (presenterAt) or the speakers in the
+// session item (speakers), and either may be missing.
+func (s *Server) linkedSpeakers(ctx context.Context, integrationID string, live []directory.Session) ([]directory.Speaker, map[string][]string, error) {
+	list, err := s.opts.Store.ListSpeakers(ctx, integrationID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list speakers: %w", err)
+	}
+	bySession, err := s.opts.Store.SessionSpeakerIDs(ctx, integrationID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("session speakers: %w", err)
+	}
+	ids := make(map[string]bool, len(live))
+	for _, ses := range live {
+		ids[ses.SessionID] = true
+	}
+	list, bySession = mapping.LinkSpeakers(list, bySession, ids)
+	return list, bySession, nil
 }

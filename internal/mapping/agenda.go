@@ -126,3 +126,56 @@ func Agenda(cfg *Config, a *directory.Attendee, sessions []directory.Session, re
 	}
 	return out
 }
+
+// LinkSpeakers completes the links between speakers and sessions from both
+// sides, since Cvent sends either: a speaker item's presenterAt, or a session
+// item's speakers. It returns the speakers, each with every live session it
+// presents (sorted), and, by live session id, every speaker linked to it
+// (sorted). live holds the ids of the sessions not deleted; links to others
+// are dropped. The inputs are not changed.
+func LinkSpeakers(speakers []directory.Speaker, sessionSpeakers map[string][]string, live map[string]bool) ([]directory.Speaker, map[string][]string) {
+	bySpeaker := map[string]map[string]bool{}
+	bySession := map[string]map[string]bool{}
+	link := func(speaker, session string) {
+		if speaker == "" || session == "" || !live[session] {
+			return
+		}
+		if bySpeaker[speaker] == nil {
+			bySpeaker[speaker] = map[string]bool{}
+		}
+		if bySession[session] == nil {
+			bySession[session] = map[string]bool{}
+		}
+		bySpeaker[speaker][session] = true
+		bySession[session][speaker] = true
+	}
+	for _, sp := range speakers {
+		for _, s := range sp.SessionIDs {
+			link(sp.SpeakerID, s)
+		}
+	}
+	for s, ids := range sessionSpeakers {
+		for _, sp := range ids {
+			link(sp, s)
+		}
+	}
+	out := make([]directory.Speaker, len(speakers))
+	for i, sp := range speakers {
+		sp.SessionIDs = sortedSet(bySpeaker[sp.SpeakerID])
+		out[i] = sp
+	}
+	sessions := make(map[string][]string, len(bySession))
+	for s, set := range bySession {
+		sessions[s] = sortedSet(set)
+	}
+	return out, sessions
+}
+
+func sortedSet(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
