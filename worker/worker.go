@@ -11,6 +11,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -50,6 +51,9 @@ func New(c client.Client, taskQueue string, deps Deps) sdkworker.Worker {
 		MaxConcurrentWorkflowTaskExecutionSize: 64,
 		MaxConcurrentWorkflowTaskPollers:       4,
 		MaxConcurrentActivityTaskPollers:       4,
+		// Workflow and activity loggers name the integration, delivery and
+		// request they work for.
+		Interceptors: []interceptor.WorkerInterceptor{LogFields()},
 	})
 	if deps.Temporal == nil {
 		deps.Temporal = c
@@ -78,6 +82,7 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.Ingest, workflow.RegisterOptions{Name: "Ingest"})
 	r.RegisterWorkflowWithOptions(workflows.Maintenance, workflow.RegisterOptions{Name: schedules.MaintenanceWorkflow})
 	r.RegisterWorkflowWithOptions(workflows.Destination, workflow.RegisterOptions{Name: "Destination"})
+	r.RegisterWorkflowWithOptions(workflows.RFP, workflow.RegisterOptions{Name: "RFP"})
 }
 
 // Register registers every workflow and activity on r.
@@ -98,6 +103,11 @@ func Register(r sdkworker.Registry, deps Deps) {
 		out.Box = deps.Cvent.Box
 	}
 	r.RegisterActivity(out)
+	rfp := &activities.RFP{Store: deps.Store, Logger: deps.Logger}
+	if deps.Cvent != nil {
+		rfp.Box = deps.Cvent.Box
+	}
+	r.RegisterActivity(rfp)
 }
 
 // EnsureSearchAttributes creates cventsync's custom search attributes in the

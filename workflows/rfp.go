@@ -1,0 +1,137 @@
+package workflows
+
+import (
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/cventsync/cventsync/activities"
+)
+
+// RFPWorkflowID names the workflow of one RFP of a pns integration.
+func RFPWorkflowID(integrationID, rfpID string) string { return "rfp/" + integrationID + "/" + rfpID }
+
+// RFPSignal carries a stored notification (or a refresh) to the RFP's
+// workflow; the gateway signal-with-starts it.
+const RFPSignal = "rfp-notification"
+
+// RFPNotice is the payload of RFPSignal: ids only, never the body.
+type RFPNotice struct {
+	// NotificationID is the stored notification; 0 for a refresh.
+	NotificationID int64
+	Type           string
+	SupplierID     string
+}
+
+// RFPInput starts (or continues) an RFP's workflow.
+type RFPInput struct {
+	IntegrationID string
+	RFPID         string
+	// Carried across continue-as-new.
+	SupplierIDs []string
+	Pending     []int64
+	Dirty       bool
+	Closed      bool
+	// How long the workflow waits for another notification before it ends:
+	// QuietAfterClose once the RFP is closed (default 1 h), IdleTimeout
+	// while it is open (default 24 h). The state is in PostgreSQL, and the
+	// next notification starts the workflow again.
+	QuietAfterClose time.Duration
+	IdleTimeout     time.Duration
+}
+
+// rfpPullsPerRun bounds one run's history; then it continues as new.
+const rfpPullsPerRun = 100
+
+// RFP keeps one RFP in step with Cvent: every notification marks it dirty,
+// and while it is dirty the workflow pulls (one pull answers every
+// notification that arrived before it started; those arriving during a pull
+// cause one more). Temporal retries a failing pull for as long as it takes.
+func RFP(ctx workflow.Context, in *RFPInput) error {
+	if in == nil || in.IntegrationID == "" || in.RFPID == "" {
+		return temporal.NewNonRetryableApplicationError("integration and rfp ids are required", "BadInput", nil)
+	}
+	r := &rfpRun{in: *in, signals: workflow.GetSignalChannel(ctx, RFPSignal)}
+	if r.in.QuietAfterClose <= 0 {
+		r.in.QuietAfterClose = time.Hour
+	}
+	if r.in.IdleTimeout <= 0 {
+		r.in.IdleTimeout = 24 * time.Hour
+	}
+	return r.run(ctx)
+}
+
+type rfpRun struct {
+	in      RFPInput
+	signals workflow.ReceiveChannel
+}
+
+func (r *rfpRun) run(ctx workflow.Context) error {
+	var a *activities.RFP
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		// Generous: a pull may wait its turn on the account's rate limiter.
+		StartToCloseTimeout: 5 * time.Minute,
+		// The pull heartbeats every 2 s; a worker that died mid-pull is
+		// replaced within this.
+		HeartbeatTimeout: 10 * time.Second,
+		// No attempt limit: Cvent's API may be down for hours and the RFP
+		// must still catch up. Rate limits bring their own delay.
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 15 * time.Second},
+	})
+	log := workflow.GetLogger(ctx)
+	for pulls := 0; ; {
+		r.drain()
+		if r.in.Dirty {
+			if pulls >= rfpPullsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+				return workflow.NewContinueAsNewError(ctx, RFP, &r.in)
+			}
+			pending := r.in.Pending
+			r.in.Dirty, r.in.Pending = false, nil
+			var res activities.PullRFPResult
+			err := workflow.ExecuteActivity(actx, a.PullRFP, &activities.PullRFPInput{IntegrationID: r.in.IntegrationID,
+				RFPID: r.in.RFPID, SupplierIDs: r.in.SupplierIDs, NotificationIDs: pending}).Get(ctx, &res)
+			pulls++
+			if err != nil {
+				// Only non-retryable errors get here (the integration is gone).
+				log.Error("rfp pull failed", "error", err)
+				return err
+			}
+			r.in.Closed = res.Closed
+			continue
+		}
+		wait := r.in.IdleTimeout
+		if r.in.Closed {
+			wait = r.in.QuietAfterClose
+		}
+		tctx, cancel := workflow.WithCancel(ctx)
+		quiet := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(workflow.NewTimer(tctx, wait), func(workflow.Future) { quiet = true })
+		sel.AddReceive(r.signals, func(workflow.ReceiveChannel, bool) {})
+		sel.Select(ctx)
+		cancel()
+		if quiet {
+			r.drain()
+			if !r.in.Dirty {
+				return nil
+			}
+		}
+	}
+}
+
+// drain takes every buffered notice: the RFP is dirty, and the pull will
+// answer them.
+func (r *rfpRun) drain() {
+	var n RFPNotice
+	for r.signals.ReceiveAsync(&n) {
+		r.in.Dirty = true
+		if n.NotificationID != 0 {
+			r.in.Pending = append(r.in.Pending, n.NotificationID)
+		}
+		if n.SupplierID != "" && !slices.Contains(r.in.SupplierIDs, n.SupplierID) {
+			r.in.SupplierIDs = append(r.in.SupplierIDs, n.SupplierID)
+		}
+	}
+}
