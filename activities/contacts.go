@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/cventsync/cventsync/internal/cvent"
 	"github.com/cventsync/cventsync/internal/store"
 )
 
@@ -27,7 +29,6 @@ type ContactAccounts interface {
 type Contacts struct {
 	Store    *store.Store
 	Accounts ContactAccounts
-	Classify ErrorClassifier
 }
 
 // PushContactUpdateInput names a queued contact update.
@@ -74,17 +75,11 @@ func (c *Contacts) PushContactUpdate(ctx context.Context, in *PushContactUpdateI
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotConfigured, err)
 	}
 	if err := api.PatchContact(ctx, u.ContactID, fields); err != nil {
-		kind, wait := c.Classify(err, int(activity.GetInfo(ctx).Attempt))
-		switch kind {
-		case ErrorPermanent:
+		d := cvent.Decide(err, int(activity.GetInfo(ctx).Attempt), time.Now())
+		if d.Action == cvent.GiveUp {
 			_ = c.Store.FinishContactUpdate(ctx, u.ID, "failed", err.Error())
-			return temporal.NewNonRetryableApplicationError("Cvent refused the contact update: "+err.Error(), "CventRefused", err)
-		case ErrorRateLimited, ErrorDailyLimit:
-			return temporal.NewApplicationErrorWithOptions("Cvent rate limit: "+err.Error(), "CventRateLimited",
-				temporal.ApplicationErrorOptions{NextRetryDelay: wait, Cause: err})
-		default:
-			return fmt.Errorf("patch contact: %w", err)
 		}
+		return cvent.TemporalError(fmt.Errorf("patch contact: %w", err), d)
 	}
 	return c.Store.FinishContactUpdate(ctx, u.ID, "written", "")
 }

@@ -96,7 +96,7 @@ func Register(r sdkworker.Registry, deps Deps) {
 	r.RegisterActivity(m)
 	r.RegisterActivity(&activities.Cvent{Store: deps.Store, Accounts: deps.Cvent, Logger: deps.Logger})
 	r.RegisterActivity(&activities.Participation{Store: deps.Store, Accounts: deps.Cvent, Classify: connection.Classify, Logger: deps.Logger})
-	r.RegisterActivity(&activities.Contacts{Store: deps.Store, Accounts: deps.Cvent, Classify: connection.Classify})
+	r.RegisterActivity(&activities.Contacts{Store: deps.Store, Accounts: deps.Cvent})
 	out := &activities.Outbound{Store: deps.Store, Notifier: deps.Notifier, Client: safehttp.NewClient(deps.Outbound, 15*time.Second),
 		Retention: deps.ChangeRetention, Logger: deps.Logger}
 	if deps.Cvent != nil {

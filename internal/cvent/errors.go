@@ -85,32 +85,106 @@ func (k Kind) String() string {
 	return [...]string{"permanent", "transient", "too many requests", "limit exceeded"}[k]
 }
 
+// Action is what the caller of a failed call does next.
+type Action int
+
+// Actions.
+const (
+	// GiveUp: retrying cannot help.
+	GiveUp Action = iota
+	// RetryNow: retry by the caller's own backoff policy; Cvent may or may
+	// not have acted, so a write must be settled before it is sent again.
+	RetryNow
+	// RetryLater: nothing was done; retry after Decision.Delay.
+	RetryLater
+)
+
+func (a Action) String() string { return [...]string{"give up", "retry now", "retry later"}[a] }
+
+// Limit is the rate limit that refused a call.
+type Limit int
+
+// Limits.
+const (
+	NoLimit   Limit = iota
+	PerSecond       // "Too Many Requests": back off 2 s doubling to 16 s
+	Daily           // "Limit Exceeded": the account's quota, until 00:00 UTC
+)
+
+// Decision is what a failed call means for its caller: one row of rules.
+type Decision struct {
+	Kind   Kind
+	Action Action
+	Limit  Limit
+	// Delay is how long to wait before the retry (RetryLater).
+	Delay time.Duration
+	// ErrType is the Temporal application error type to fail an activity
+	// with ("" = the error is left to the activity's retry policy).
+	ErrType string
+}
+
+// rules is the one table of cases, first match wins. An error that is not a
+// Cvent answer at all (a timeout, a cancelled or cut read) is Transient.
+var rules = []struct {
+	name  string
+	match func(e *Error) bool
+	kind  Kind
+}{
+	{"network error before any answer", func(e *Error) bool { return e.network }, Transient},
+	{"429 Limit Exceeded: the daily quota", isDailyLimit, LimitExceeded},
+	{"429 Too Many Requests (or no message): the per-second limit", func(e *Error) bool { return e.Status == http.StatusTooManyRequests }, TooManyRequests},
+	{"408 Request Timeout", func(e *Error) bool { return e.Status == http.StatusRequestTimeout }, Transient},
+	{"5xx: Cvent's SDKs retry 502/503/504; a 500 may pass", func(e *Error) bool { return e.Status >= 500 }, Transient},
+	{"any other answer (4xx): refused", func(*Error) bool { return true }, Permanent},
+}
+
+// byKind is what each kind of failure means for the caller.
+var byKind = map[Kind]Decision{
+	Permanent:       {Kind: Permanent, Action: GiveUp, ErrType: ErrTypeRefused},
+	Transient:       {Kind: Transient, Action: RetryNow},
+	TooManyRequests: {Kind: TooManyRequests, Action: RetryLater, Limit: PerSecond, ErrType: ErrTypeTooManyRequests},
+	LimitExceeded:   {Kind: LimitExceeded, Action: RetryLater, Limit: Daily, ErrType: ErrTypeLimitExceeded},
+}
+
+// Decide classifies err with the rules table: the kind of failure, what to
+// do, which rate limit, and how long to wait before retry attempt `attempt`
+// (1-based; the per-second backoff doubles with it) at time now.
+func Decide(err error, attempt int, now time.Time) Decision {
+	kind := Transient // timeouts, cancelled reads: unknown outcome
+	var e *Error
+	if errors.As(err, &e) {
+		for _, r := range rules {
+			if r.match(e) {
+				kind = r.kind
+				break
+			}
+		}
+	}
+	d := byKind[kind]
+	switch d.Limit {
+	case PerSecond:
+		d.Delay = Backoff(attempt)
+	case Daily:
+		d.Delay = untilMidnightUTC(now)
+	}
+	return d
+}
+
 // Classify says what kind of failure err is and, for rate limits, how long
 // to wait before trying again (attempt counts from 1 for the backoff).
 func Classify(err error) (Kind, time.Duration) {
 	return ClassifyAt(err, 1, time.Now())
 }
 
-// ClassifyAt is Classify for a given attempt and clock.
+// ClassifyAt is Classify for a given attempt and clock: Decide's kind and delay.
 func ClassifyAt(err error, attempt int, now time.Time) (Kind, time.Duration) {
-	var e *Error
-	if !errors.As(err, &e) {
-		return Transient, 0 // timeouts, cancelled reads: unknown outcome
-	}
-	if e.network {
-		return Transient, 0
-	}
-	switch {
-	case isDailyLimit(e):
-		return LimitExceeded, untilMidnightUTC(now)
-	case e.Status == http.StatusTooManyRequests:
-		return TooManyRequests, Backoff(attempt)
-	case e.Status == http.StatusBadGateway || e.Status == http.StatusServiceUnavailable ||
-		e.Status == http.StatusGatewayTimeout || e.Status >= 500:
-		return Transient, 0
-	default:
-		return Permanent, 0
-	}
+	d := Decide(err, attempt, now)
+	return d.Kind, d.Delay
+}
+
+// ClassifyAttempt is ClassifyAt now, the classifier activities are given.
+func ClassifyAttempt(err error, attempt int) (Kind, time.Duration) {
+	return ClassifyAt(err, attempt, time.Now())
 }
 
 // Backoff is the wait before retry attempt n (1-based) after a

@@ -23,20 +23,27 @@ func ToTemporal(err error, attempt int) error {
 	if err == nil {
 		return nil
 	}
-	kind, wait := ClassifyAt(err, attempt, time.Now())
-	switch kind {
-	case Permanent:
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRefused, err)
-	case TooManyRequests:
-		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeTooManyRequests,
-			temporal.ApplicationErrorOptions{NextRetryDelay: jitter(wait), Cause: err})
-	case LimitExceeded:
+	return TemporalError(err, Decide(err, attempt, time.Now()))
+}
+
+// TemporalError is err as an activity returns it under decision d: given
+// up, a non-retryable error; rate limited, retryable after d.Delay (with
+// jitter; the daily quota up to a minute after midnight); otherwise err as
+// it is, for the retry policy.
+func TemporalError(err error, d Decision) error {
+	switch {
+	case d.Action == GiveUp:
+		return temporal.NewNonRetryableApplicationError(err.Error(), d.ErrType, err)
+	case d.Limit == PerSecond:
+		return temporal.NewApplicationErrorWithOptions(err.Error(), d.ErrType,
+			temporal.ApplicationErrorOptions{NextRetryDelay: jitter(d.Delay), Cause: err})
+	case d.Limit == Daily:
 		msg := err.Error()
 		if !strings.Contains(msg, "resets at") {
 			msg += "; the daily API quota is spent until it resets at 00:00 UTC"
 		}
-		return temporal.NewApplicationErrorWithOptions(msg, ErrTypeLimitExceeded,
-			temporal.ApplicationErrorOptions{NextRetryDelay: wait + jitter(time.Minute), Cause: err})
+		return temporal.NewApplicationErrorWithOptions(msg, d.ErrType,
+			temporal.ApplicationErrorOptions{NextRetryDelay: d.Delay + jitter(time.Minute), Cause: err})
 	default:
 		return err
 	}
