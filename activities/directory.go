@@ -19,6 +19,7 @@ import (
 	"github.com/cventsync/cventsync/internal/cventpush"
 	"github.com/cventsync/cventsync/internal/ingest"
 	"github.com/cventsync/cventsync/internal/mapping"
+	"github.com/cventsync/cventsync/internal/metrics"
 	"github.com/cventsync/cventsync/internal/store"
 )
 
@@ -141,8 +142,10 @@ func (d *Directory) ApplyDelivery(ctx context.Context, in *ApplyDeliveryInput) (
 		}
 		return nil, err
 	}
+	metrics.DeliveryApplied(del.ReceivedAt, true)
 	activity.GetLogger(ctx).Info("delivery applied", "deliveryId", del.ID, "eventType", total.EventType,
-		"items", total.Items, "written", total.Written, "stale", total.Stale, "resumedAt", progress.AppliedItems)
+		"items", total.Items, "written", total.Written, "stale", total.Stale, "resumedAt", progress.AppliedItems,
+		"requestId", del.RequestID)
 	return total, nil
 }
 
@@ -163,7 +166,12 @@ type MarkDeliveryFailedInput struct {
 // MarkDeliveryFailed records a delivery that could not be applied, so
 // operators see it in the delivery log and can replay it.
 func (d *Directory) MarkDeliveryFailed(ctx context.Context, in *MarkDeliveryFailedInput) error {
-	return d.Store.MarkFailed(ctx, in.DeliveryID, in.Reason)
+	if err := d.Store.MarkFailed(ctx, in.DeliveryID, in.Reason); err != nil {
+		return err
+	}
+	metrics.DeliveryFailed()
+	activity.GetLogger(ctx).Warn("delivery failed", "deliveryId", in.DeliveryID, "reason", in.Reason)
+	return nil
 }
 
 // ApplyDeliveriesInput names stored deliveries to apply in order.

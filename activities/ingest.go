@@ -10,6 +10,7 @@ import (
 
 	"github.com/cventsync/cventsync/internal/ingest"
 	"github.com/cventsync/cventsync/internal/mapping"
+	"github.com/cventsync/cventsync/internal/metrics"
 	"github.com/cventsync/cventsync/internal/store"
 )
 
@@ -199,6 +200,9 @@ func (d *Directory) drainOnce(ctx context.Context, in *DrainInput, res *DrainRes
 	}
 	for i, del := range out.Applied {
 		r := out.Results[i].(*ingest.Result)
+		metrics.DeliveryApplied(del.ReceivedAt, false)
+		activity.GetLogger(ctx).Info("delivery applied", "integrationId", in.IntegrationID, "deliveryId", del.ID,
+			"eventType", del.EventType, "requestId", del.RequestID, "written", r.Written, "stale", r.Stale)
 		res.DeliveryIDs = append(res.DeliveryIDs, del.ID)
 		res.Written += r.Written
 		res.Stale += r.Stale
@@ -214,6 +218,7 @@ func (d *Directory) drainOnce(ctx context.Context, in *DrainInput, res *DrainRes
 		}
 	}
 	for _, f := range out.Failed {
+		metrics.DeliveryFailed()
 		res.DeliveryIDs = append(res.DeliveryIDs, f.ID)
 		res.Failed = append(res.Failed, f)
 		d.logger().Warn("delivery failed", "integrationId", in.IntegrationID, "deliveryId", f.ID, "reason", f.Reason)

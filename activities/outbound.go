@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/cventsync/cventsync/internal/metrics"
 	"github.com/cventsync/cventsync/internal/secret"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/internal/whsign"
@@ -272,6 +273,14 @@ func (o *Outbound) post(ctx context.Context, d *store.Destination, msgID string,
 }
 
 func (o *Outbound) record(ctx context.Context, a *store.Attempt) {
+	outcome := "failed"
+	switch {
+	case a.Status >= 200 && a.Status < 300:
+		outcome = "delivered"
+	case a.Status == http.StatusGone:
+		outcome = "gone"
+	}
+	metrics.OutboundAttempt(outcome, time.Duration(a.LatencyMS)*time.Millisecond)
 	if err := o.Store.RecordAttempt(context.WithoutCancel(ctx), a); err != nil && o.Logger != nil {
 		o.Logger.Warn("record destination attempt", "destination", a.DestinationID, "error", err)
 	}

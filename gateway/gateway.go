@@ -80,6 +80,7 @@ func New(opts Options) *Server {
 		s.log.Error("panic in handler", "path", c.Request.URL.Path, "panic", err)
 		abort(c, http.StatusInternalServerError, "internal error")
 	}))
+	s.engine.Use(s.requestID)
 	s.engine.HandleMethodNotAllowed = true
 	s.engine.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "no such endpoint") })
 	s.engine.NoMethod(func(c *gin.Context) { abort(c, http.StatusMethodNotAllowed, "method not allowed") })
@@ -102,6 +103,7 @@ func (s *Server) Handler() http.Handler { return s.engine }
 func (s *Server) routes() {
 	r := s.engine
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	s.observabilityRoutes(r)
 
 	hooks := r.Group("/webhooks/cvent/:integrationId")
 	hooks.GET("", s.webhookValidate)

@@ -184,6 +184,7 @@ func describe(d *store.Delivery, in *store.Integration, env *cventpush.Envelope,
 // answerStored answers Cvent once the delivery is stored, and hands a new
 // one on.
 func (s *Server) answerStored(c *gin.Context, in *store.Integration, d *store.Delivery, duplicate bool) {
+	c.Set(webhookEventTypeKey, d.EventType) // for the webhook counter (observability.go)
 	switch {
 	case duplicate:
 		c.JSON(http.StatusOK, webhookAnswer{Status: "duplicate", DeliveryID: d.ID, WorkflowID: d.WorkflowID})

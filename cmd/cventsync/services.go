@@ -18,6 +18,7 @@ import (
 	"github.com/cventsync/cventsync/internal/config"
 	"github.com/cventsync/cventsync/internal/connection"
 	"github.com/cventsync/cventsync/internal/cvent"
+	"github.com/cventsync/cventsync/internal/metrics"
 	"github.com/cventsync/cventsync/internal/schedules"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/internal/temporalconn"
@@ -44,7 +45,14 @@ func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 // pass quietLogger(log): Temporal's own chatter goes at warn and above; our
 // logs carry the story.
 func temporalOptions(cfg *config.Config, log *slog.Logger) (client.Options, error) {
-	return temporalconn.Options(temporalconn.FromConfig(cfg), log)
+	opts, err := temporalconn.Options(temporalconn.FromConfig(cfg), log)
+	if err != nil {
+		return opts, err
+	}
+	// The SDK's metrics go to /metrics; request ids ride along into workflows.
+	opts.MetricsHandler = metrics.TemporalHandler()
+	opts.ContextPropagators = append(opts.ContextPropagators, temporalconn.RequestIDPropagator())
+	return opts, nil
 }
 
 func newMigrateCmd(cfg *config.Config) *cobra.Command {
@@ -114,6 +122,11 @@ func runWorker(ctx context.Context, cfg *config.Config, st *store.Store, log *sl
 	if err := schedules.EnsureMaintenance(ctx, c.ScheduleClient(), cfg.TaskQueue); err != nil {
 		return err
 	}
+	stopHTTP, err := serveWorkerHTTP(cfg, st, c, log)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
 	log.Info("worker running", "taskQueue", cfg.TaskQueue, "temporal", opts.HostPort, "temporalSecurity", temporalconn.FromConfig(cfg).Security())
 	<-ctx.Done()
 	w.Stop()
@@ -198,24 +211,58 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 	return srv.Shutdown(shutdownCtx)
 }
 
-// quietLogger raises the level for the Temporal SDK, which logs every poll retry.
+// quietLogger raises the level for the Temporal SDK's own logging, which
+// logs every poll retry, to warn. Our workflows' and activities' logs
+// (workflow.GetLogger, activity.GetLogger) go through the same logger: the
+// SDK scopes those with WorkflowType or ActivityType, and they keep the
+// process's level.
 func quietLogger(log *slog.Logger) *slog.Logger {
-	return slog.New(levelFloor{log.Handler(), slog.LevelWarn})
+	return slog.New(levelFloor{Handler: log.Handler(), min: slog.LevelWarn})
 }
 
 type levelFloor struct {
 	slog.Handler
 	min slog.Level
+	// scoped: a workflow's or an activity's logger, not the SDK's own.
+	scoped bool
 }
 
 func (l levelFloor) Enabled(ctx context.Context, lvl slog.Level) bool {
-	return lvl >= l.min && l.Handler.Enabled(ctx, lvl)
+	return (l.scoped || lvl >= l.min) && l.Handler.Enabled(ctx, lvl)
 }
 
 func (l levelFloor) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return levelFloor{l.Handler.WithAttrs(attrs), l.min}
+	scoped := l.scoped
+	for _, a := range attrs {
+		if a.Key == "WorkflowType" || a.Key == "ActivityType" {
+			scoped = true
+		}
+	}
+	return levelFloor{Handler: l.Handler.WithAttrs(attrs), min: l.min, scoped: scoped}
 }
 
 func (l levelFloor) WithGroup(name string) slog.Handler {
-	return levelFloor{l.Handler.WithGroup(name), l.min}
+	return levelFloor{Handler: l.Handler.WithGroup(name), min: l.min, scoped: l.scoped}
+}
+
+// serveWorkerHTTP serves the worker's /metrics, /livez and /readyz on
+// CVENTSYNC_WORKER_HTTP_ADDR until the returned stop is called.
+func serveWorkerHTTP(cfg *config.Config, st *store.Store, c client.Client, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", cfg.WorkerHTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("worker metrics listener on %s (CVENTSYNC_WORKER_HTTP_ADDR): %w", cfg.WorkerHTTPAddr, err)
+	}
+	srv := &http.Server{Handler: worker.HTTPHandler(st, c), ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("worker metrics listener stopped", "error", err)
+		}
+	}()
+	log.Info("worker metrics and health listening", "addr", ln.Addr().String())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
 }

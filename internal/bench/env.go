@@ -101,7 +101,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	env := append(os.Environ(),
 		"DATABASE_URL="+e.Postgres.URL, "TEMPORAL_ADDRESS="+e.Temporal.Address,
 		"CVENTSYNC_ADMIN_TOKEN="+e.AdminToken, "CVENTSYNC_HTTP_ADDR="+addr,
-		"CVENTSYNC_SECRET_KEY="+secret.NewKey(), "CVENTSYNC_LOG_LEVEL=warn")
+		"CVENTSYNC_SECRET_KEY="+secret.NewKey(), "CVENTSYNC_LOG_LEVEL=warn", "CVENTSYNC_WORKER_HTTP_ADDR=127.0.0.1:0")
 	env = append(env, opts.ExtraEnv...)
 	start := func(role string) (*exec.Cmd, error) {
 		cmd := exec.Command(self, role)

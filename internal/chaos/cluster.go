@@ -84,7 +84,8 @@ func (c *Cluster) start(role string, extraEnv ...string) (*Process, error) {
 
 // StartWorker starts a worker process.
 func (c *Cluster) StartWorker() (*Process, error) {
-	p, err := c.start("worker")
+	// Any free port for its metrics and health: several workers run side by side.
+	p, err := c.start("worker", "CVENTSYNC_WORKER_HTTP_ADDR=127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}

@@ -4,12 +4,14 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/cventsync/cventsync/internal/reqid"
 	"github.com/cventsync/cventsync/internal/safehttp"
 	"github.com/cventsync/cventsync/internal/secret"
 )
@@ -38,6 +40,11 @@ type Config struct {
 	OutboundPolicy string `env:"CVENTSYNC_OUTBOUND_POLICY"`
 	// ChangeRetention is how long change log entries are kept.
 	ChangeRetention time.Duration `env:"CVENTSYNC_CHANGE_RETENTION" envDefault:"720h"`
+
+	// LogFormat is text (key=value) or json (one object a line).
+	LogFormat string `env:"CVENTSYNC_LOG_FORMAT" envDefault:"text"`
+	// WorkerHTTPAddr is where the worker serves /metrics, /livez and /readyz.
+	WorkerHTTPAddr string `env:"CVENTSYNC_WORKER_HTTP_ADDR" envDefault:"127.0.0.1:8081"`
 
 	// Connection security for a production Temporal cluster or Temporal
 	// Cloud; all unset means plaintext, as the local dev server expects.
@@ -93,13 +100,23 @@ func (c *Config) Public() string {
 	return "http://" + c.HTTPAddr
 }
 
-// Logger builds the process logger.
+// Logger builds the process logger: text or JSON (LogFormat), with the
+// request id of the context in records logged with one (see internal/reqid).
 func (c *Config) Logger() *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		level = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(logWriter, &slog.HandlerOptions{Level: level}))
+	return slog.New(reqid.Handler(LogHandler(logWriter, c.LogFormat, level)))
+}
+
+// LogHandler is the handler of LogFormat ("json", or text for anything else).
+func LogHandler(w io.Writer, format string, level slog.Leveler) slog.Handler {
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(strings.TrimSpace(format), "json") {
+		return slog.NewJSONHandler(w, opts)
+	}
+	return slog.NewTextHandler(w, opts)
 }
 
 // SecretBox opens the key that seals stored Cvent credentials; nil when no

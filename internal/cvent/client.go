@@ -145,12 +145,16 @@ func (c *Client) accessToken(ctx context.Context, stale string) (string, error) 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		observe("", http.MethodPost, "/oauth2/token", 0, nil)
 		return "", &Error{Message: "token request: " + err.Error(), network: true}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", decodeError(resp)
+		err := decodeError(resp)
+		observe("", http.MethodPost, "/oauth2/token", resp.StatusCode, err)
+		return "", err
 	}
+	observe("", http.MethodPost, "/oauth2/token", resp.StatusCode, nil)
 	var tok struct {
 		AccessToken string `json:"access_token"`
 		TokenType   string `json:"token_type"`
@@ -206,10 +210,18 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		}
 		resp, err := c.http.Do(req)
 		if err != nil {
+			observe(c.cfg.ClientID, method, path, 0, nil)
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
 			}
 			return 0, &Error{Message: method + " " + path + ": " + err.Error(), network: true}
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			if resp.StatusCode != http.StatusTooManyRequests {
+				observe(c.cfg.ClientID, method, path, resp.StatusCode, nil)
+			}
+		} else {
+			observe(c.cfg.ClientID, method, path, resp.StatusCode, nil)
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
 			drain(resp.Body)
@@ -218,7 +230,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return resp.StatusCode, decodeError(resp)
+			err := decodeError(resp)
+			if resp.StatusCode == http.StatusTooManyRequests {
+				observe(c.cfg.ClientID, method, path, resp.StatusCode, err) // the body tells the two 429s apart
+			}
+			return resp.StatusCode, err
 		}
 		if out != nil && resp.StatusCode != http.StatusNoContent {
 			if err := json.NewDecoder(resp.Body).Decode(out); err != nil && !errors.Is(err, io.EOF) {

@@ -4,6 +4,8 @@ import (
 	"sync"
 
 	"golang.org/x/time/rate"
+
+	"github.com/cventsync/cventsync/internal/metrics"
 )
 
 // Tiers are Cvent's published usage tiers.
@@ -59,6 +61,7 @@ func (l *Limiters) Apply(clientID string, t UsageTier) {
 	if t.RateLimit <= 0 {
 		return
 	}
+	metrics.CventQuota(clientID, t.Quota)
 	lim := l.For(clientID)
 	r, burst := paced(t)
 	lim.SetLimit(r)

@@ -79,7 +79,7 @@ func init() {
 }
 
 // Handler serves the process's metrics in Prometheus's text format, with
-// extra collectors (e.g. the database gauges of NewStoreCollector) gathered
+// extra collectors (e.g. the database gauges of dbmetrics.NewCollector) gathered
 // at each scrape.
 func Handler(extra ...prometheus.Collector) http.Handler {
 	gatherers := prometheus.Gatherers{Registry}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/cventsync/cventsync/internal/reqid"
 )
 
 // Delivery statuses.
@@ -80,6 +82,9 @@ const deliveriesChannel = "cventsync_deliveries"
 // wakes its integration's drainer when the insert commits.
 func (s *Store) InsertDelivery(ctx context.Context, d *Delivery) (duplicate bool, err error) {
 	d.Error = CleanText(d.Error, 1024)
+	if d.RequestID == "" {
+		d.RequestID = reqid.From(ctx) // the webhook request that stores it
+	}
 	if d.InviteeIDs == nil {
 		d.InviteeIDs = pq.StringArray{}
 	}

@@ -52,17 +52,10 @@ func (s *Store) Ops(ctx context.Context) (*OpsSnapshot, error) {
 	return out, nil
 }
 
-// Ready checks that the database answers and every migration is applied.
-func (s *Store) Ready(ctx context.Context) error {
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {
 		return fmt.Errorf("database: %w", err)
-	}
-	pending, err := s.MigrationsPending(ctx)
-	if err != nil {
-		return err
-	}
-	if pending {
-		return fmt.Errorf("database: migrations pending (run cventsync migrate)")
 	}
 	return nil
 }

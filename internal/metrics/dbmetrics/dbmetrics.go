@@ -1,4 +1,8 @@
-package metrics
+// Package dbmetrics reads cventsync's database gauges for /metrics: the
+// outbox of waiting deliveries, failed deliveries, the participation backlog
+// and each platform destination's lag. It is apart from internal/metrics so
+// that packages the store depends on (the Cvent client) can record metrics.
+package dbmetrics
 
 import (
 	"context"
@@ -32,10 +36,10 @@ var (
 		"Failed reads of the database gauges above (their last values are not shown then).", nil, nil)
 )
 
-// NewStoreCollector reads the database gauges (outbox, failed deliveries,
+// NewCollector reads the database gauges (outbox, failed deliveries,
 // participation backlog, destination lag) at most every few seconds, however
 // often /metrics is scraped.
-func NewStoreCollector(r OpsReader) prometheus.Collector {
+func NewCollector(r OpsReader) prometheus.Collector {
 	return &storeCollector{r: r, every: 5 * time.Second}
 }
 
