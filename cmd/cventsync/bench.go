@@ -15,7 +15,7 @@ import (
 )
 
 // benchScenarios are the --only names, in the order they run.
-var benchScenarios = []string{"live", "burst", "sync", "participation", "sustained"}
+var benchScenarios = []string{"live", "burst", "sync", "participation", "sustained", "bigsync"}
 
 func newBenchCmd(cfg *config.Config) *cobra.Command {
 	var (
@@ -23,6 +23,7 @@ func newBenchCmd(cfg *config.Config) *cobra.Command {
 		liveSeconds       int
 		sustainedDuration time.Duration
 		sustainedRates    []int
+		bigSyncSizes      []int
 		only              string
 		out               string
 	)
@@ -35,6 +36,9 @@ func newBenchCmd(cfg *config.Config) *cobra.Command {
 				return err
 			}
 			if err := checkSustained(sustainedRates, sustainedDuration); err != nil {
+				return err
+			}
+			if err := bench.CheckBigSyncSizes(bigSyncSizes); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
@@ -51,6 +55,7 @@ func newBenchCmd(cfg *config.Config) *cobra.Command {
 				"sync":          func() (*bench.Result, error) { return env.ManualSync(ctx, 10000) },
 				"participation": func() (*bench.Result, error) { return env.Participation(ctx, 5000) },
 				"sustained":     func() (*bench.Result, error) { return env.Sustained(ctx, sustainedRates, sustainedDuration) },
+				"bigsync":       func() (*bench.Result, error) { return env.BigSync(ctx, bigSyncSizes) },
 			}
 			var sums []bench.Summary
 			for _, key := range benchScenarios {
@@ -82,6 +87,7 @@ func newBenchCmd(cfg *config.Config) *cobra.Command {
 	cmd.Flags().IntVar(&liveSeconds, "live-seconds", 60, "duration of the live scenario")
 	cmd.Flags().DurationVar(&sustainedDuration, "sustained-duration", 30*time.Second, "duration of each rate step of the sustained scenario")
 	cmd.Flags().IntSliceVar(&sustainedRates, "sustained-rates", []int{50, 100, 200, 300}, "registrations per second of the sustained scenario's steps")
+	cmd.Flags().IntSliceVar(&bigSyncSizes, "bigsync-sizes", bench.BigSyncSizes, "attendees in the one POST of each step of the bigsync scenario")
 	cmd.Flags().StringVar(&only, "only", "", "comma-separated scenarios to run: "+strings.Join(benchScenarios, ","))
 	cmd.Flags().StringVar(&out, "out", "BENCHMARKS.md", "markdown report to write (empty: none)")
 	return cmd

@@ -302,6 +302,12 @@ gateway and worker every 20 ms during scenario 3.
 The sustained scenario (5) sends single registrations at each rate for the same time,
 each from its own goroutine as Cvent does, and names the highest rate up to which
 registration to access p99 stays within 1 s.
+
+The big manual sync (6) posts one AttendeeManualSynced per size, its ~1.85 KB items
+(every attendee field, custom fields, event and order) generated while they are sent
+with a known Content-Length; it times the answer after the last byte, all with access
+from the first byte (the delivery processed, then every attendee compared in SQL), the
+peak RSS as in scenario 3, and a decode + COPY of the same rows as its baseline.
 `, strings.Join(mix, ", "), probeMinInterval, probeIdleFactor, probeMaxGap, settleNoProgress)
 }
 
