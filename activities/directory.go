@@ -32,7 +32,9 @@ type Directory struct {
 	// Notifier wakes a drainer as soon as a delivery of its integration is
 	// stored; without it the drainer looks every DrainPollInterval.
 	Notifier *store.Notifier
-	Logger   *slog.Logger
+	// Batches records each drained batch as a workflow, for the Web UI.
+	Batches BatchRecorder
+	Logger  *slog.Logger
 }
 
 // ApplyDeliveryInput names the stored delivery to apply.

@@ -10,38 +10,62 @@ import (
 
 	"github.com/cventsync/cventsync/internal/ingest"
 	"github.com/cventsync/cventsync/internal/mapping"
-	"github.com/cventsync/cventsync/internal/metrics"
 	"github.com/cventsync/cventsync/internal/store"
 )
 
-// DrainInput bounds one batch of an integration's small deliveries.
+// DrainInput bounds one drain of an integration's small deliveries.
 type DrainInput struct {
 	IntegrationID string
-	// MaxInvitees closes the batch once it has touched this many attendees,
-	// so the workflow run can list them all in its search attribute.
-	MaxInvitees int
-	// MaxDeliveries closes the batch after this many deliveries.
+	// Batch bounds: a batch is recorded as one IngestBatch workflow once it
+	// has touched MaxInvitees attendees (so its search attribute lists them
+	// all), holds MaxDeliveries deliveries, is MaxBatchTime old, or nothing
+	// arrived for Linger.
+	MaxInvitees   int
 	MaxDeliveries int
-	// MaxBatchTime closes the batch this long after its first delivery.
-	MaxBatchTime time.Duration
-	// Linger closes the batch when nothing arrived for this long.
-	Linger time.Duration
-	// IdleTimeout ends the drain when nothing arrives for this long before a
-	// first delivery: the lease is given up and the workflow may end.
+	MaxBatchTime  time.Duration
+	Linger        time.Duration
+	// IdleTimeout ends the drain when nothing arrives for this long: the
+	// lease is given up and the workflow may end.
 	IdleTimeout time.Duration
+	// MaxRunTime ends the drain after this long even if busy, so the
+	// workflow continues as new with a short history.
+	MaxRunTime time.Duration
 }
 
-// DrainResult is one batch: the deliveries it applied or failed, and whom
-// they touched.
+// DrainResult is what one drain did.
 type DrainResult struct {
-	DeliveryIDs []int64
-	Failed      []store.FailedDelivery `json:",omitempty"`
-	InviteeIDs  []string               `json:",omitempty"`
-	EventTypes  []string               `json:",omitempty"`
-	Written     int
-	Stale       int
-	// Idle: nothing arrived; the drainer gave up its lease.
+	Deliveries int
+	Failed     int
+	Batches    int
+	// Idle: nothing arrived for IdleTimeout; the drainer gave its lease up.
 	Idle bool
+}
+
+// BatchRecord lists one batch of drained deliveries: the input (and result)
+// of its IngestBatch workflow, so the Web UI finds the batch by integration,
+// invitee and event type, and shows which deliveries it applied or failed.
+type BatchRecord struct {
+	WorkflowID    string
+	IntegrationID string
+	DeliveryIDs   []int64
+	Failed        []store.FailedDelivery `json:",omitempty"`
+	InviteeIDs    []string               `json:",omitempty"`
+	EventTypes    []string               `json:",omitempty"`
+	Written       int
+	Stale         int
+	FirstAt       time.Time
+	LastAt        time.Time
+}
+
+// BatchRecorder starts the IngestBatch workflow that records a batch. It
+// runs off the path of the deliveries: they are applied before it is called.
+type BatchRecorder interface {
+	RecordBatch(ctx context.Context, b *BatchRecord) error
+}
+
+// BatchWorkflowID names the record of the batch that opened with delivery first.
+func BatchWorkflowID(integrationID string, first int64) string {
+	return fmt.Sprintf("batch/%s/%d", integrationID, first)
 }
 
 // leaseTTL is how long a drainer's lease lasts unless renewed; renewLease how
@@ -59,14 +83,15 @@ const DrainPollInterval = 250 * time.Millisecond
 // claimSize bounds the deliveries one transaction claims and applies.
 const claimSize = 200
 
-// Drain applies an integration's small deliveries as they arrive. It holds
-// the integration's lease, wakes on the notification each stored delivery
-// sends, claims what waits (FOR UPDATE SKIP LOCKED) and applies it in one
-// transaction per claim, a savepoint per delivery: a delivery the store or
-// the rules cannot take fails alone, with its reason, and the rest of the
-// batch is applied. It returns when the batch is full, old or quiet, so the
-// workflow can record it; after IdleTimeout without work it gives the lease
-// up, claims one last time, and reports Idle.
+// Drain applies an integration's small deliveries the moment they are
+// stored. It holds the integration's lease, wakes on the notification each
+// stored delivery sends, claims what waits (FOR UPDATE SKIP LOCKED) and
+// applies it in one transaction per claim, a savepoint per delivery: a
+// delivery the store or the rules cannot take fails alone, with its reason,
+// and the rest is applied. No Temporal round trip lies between a stored
+// delivery and its effect; batches are recorded as IngestBatch workflows on
+// the side. After IdleTimeout without work it gives the lease up, claims one
+// last time, and reports Idle.
 func (d *Directory) Drain(ctx context.Context, in *DrainInput) (*DrainResult, error) {
 	info := activity.GetInfo(ctx)
 	holder := fmt.Sprintf("%s/%d", info.WorkflowExecution.RunID, info.Attempt)
@@ -82,32 +107,41 @@ func (d *Directory) Drain(ctx context.Context, in *DrainInput) (*DrainResult, er
 		return nil, err
 	}
 	res := &DrainResult{}
-	seen := map[string]bool{}
-	var firstAt time.Time
-	idleSince := time.Now()
-	lastRenew := time.Now()
+	var batch *BatchRecord
+	closeBatch := func() {
+		if batch == nil {
+			return
+		}
+		res.Batches++
+		d.record(ctx, batch)
+		batch = nil
+	}
+	defer closeBatch()
+	started := time.Now()
+	lastWork, lastRenew := started, started
 	for {
-		n, err := d.drainOnce(ctx, in, res, seen, info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
+		n, err := d.drainOnce(ctx, in, &batch, info.WorkflowExecution.RunID)
 		if err != nil {
 			return nil, err
 		}
-		activity.RecordHeartbeat(ctx, len(res.DeliveryIDs))
+		res.Deliveries += n
+		activity.RecordHeartbeat(ctx, res.Deliveries)
 		now := time.Now()
 		if n > 0 {
-			idleSince = now
-			if firstAt.IsZero() {
-				firstAt = now
-			}
+			lastWork = now
 		}
-		if len(res.DeliveryIDs) > 0 && (len(res.DeliveryIDs) >= in.MaxDeliveries || len(seen) >= in.MaxInvitees ||
-			now.Sub(firstAt) >= in.MaxBatchTime || now.Sub(idleSince) >= in.Linger) {
-			return res, nil
+		if batch != nil && (len(batch.DeliveryIDs) >= in.MaxDeliveries || len(batch.InviteeIDs) >= in.MaxInvitees ||
+			now.Sub(batch.FirstAt) >= in.MaxBatchTime || now.Sub(lastWork) >= in.Linger) {
+			closeBatch()
 		}
 		if n > 0 {
 			continue // more may be waiting
 		}
-		if len(res.DeliveryIDs) == 0 && now.Sub(idleSince) >= in.IdleTimeout {
-			return d.stopDraining(ctx, in, res, seen, holder)
+		if now.Sub(started) >= in.MaxRunTime {
+			return res, nil
+		}
+		if batch == nil && now.Sub(lastWork) >= in.IdleTimeout {
+			return d.stopDraining(ctx, in, res, &batch, holder)
 		}
 		if now.Sub(lastRenew) >= renewLease {
 			if err := d.Store.AcquireLease(ctx, in.IntegrationID, holder, leaseTTL); err != nil {
@@ -116,8 +150,8 @@ func (d *Directory) Drain(ctx context.Context, in *DrainInput) (*DrainResult, er
 			lastRenew = now
 		}
 		wait := time.Second
-		if len(res.DeliveryIDs) > 0 {
-			wait = in.Linger - now.Sub(idleSince)
+		if batch != nil {
+			wait = in.Linger - now.Sub(lastWork)
 		}
 		if wake == nil {
 			wait = min(wait, DrainPollInterval)
@@ -137,25 +171,37 @@ func (d *Directory) Drain(ctx context.Context, in *DrainInput) (*DrainResult, er
 // stopDraining gives the lease up and then claims once more: a delivery
 // stored while the gateway still saw the lease live is applied here, one
 // stored after it makes the gateway start a new drainer.
-func (d *Directory) stopDraining(ctx context.Context, in *DrainInput, res *DrainResult, seen map[string]bool, holder string) (*DrainResult, error) {
+func (d *Directory) stopDraining(ctx context.Context, in *DrainInput, res *DrainResult, batch **BatchRecord, holder string) (*DrainResult, error) {
 	if err := d.Store.ReleaseLease(ctx, in.IntegrationID, holder); err != nil {
 		return nil, err
 	}
-	info := activity.GetInfo(ctx)
-	n, err := d.drainOnce(ctx, in, res, seen, info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
+	n, err := d.drainOnce(ctx, in, batch, activity.GetInfo(ctx).WorkflowExecution.RunID)
 	if err != nil {
 		return nil, err
 	}
+	res.Deliveries += n
 	res.Idle = n == 0
 	return res, nil
 }
 
-// drainOnce claims and applies what waits, up to claimSize deliveries, and
-// adds it to res. It returns how many deliveries it settled.
-func (d *Directory) drainOnce(ctx context.Context, in *DrainInput, res *DrainResult, seen map[string]bool, workflowID, runID string) (int, error) {
-	ids, err := d.Store.PendingDeliveryIDs(ctx, in.IntegrationID, claimSize)
+// drainOnce claims and applies what waits, within the open batch's bounds,
+// and adds it to the batch (opening one if needed). It returns how many
+// deliveries it settled.
+func (d *Directory) drainOnce(ctx context.Context, in *DrainInput, batch **BatchRecord, runID string) (int, error) {
+	limit := claimSize
+	if b := *batch; b != nil {
+		limit = min(limit, in.MaxDeliveries-len(b.DeliveryIDs), in.MaxInvitees-len(b.InviteeIDs))
+	} else {
+		limit = min(limit, in.MaxDeliveries, in.MaxInvitees)
+	}
+	ids, err := d.Store.PendingDeliveryIDs(ctx, in.IntegrationID, max(limit, 1))
 	if err != nil || len(ids) == 0 {
 		return 0, err
+	}
+	b := *batch
+	if b == nil {
+		b = &BatchRecord{WorkflowID: BatchWorkflowID(in.IntegrationID, ids[0]), IntegrationID: in.IntegrationID, FirstAt: time.Now()}
+		*batch = b
 	}
 	integ, err := d.Store.GetIntegration(ctx, in.IntegrationID)
 	if err != nil {
@@ -190,40 +236,63 @@ func (d *Directory) drainOnce(ctx context.Context, in *DrainInput, res *DrainRes
 		return ingest.Apply(ctx, tx, ingest.Delivery{ID: del.ID, IntegrationID: del.IntegrationID, Body: del.Body,
 			ReceivedAt: del.ReceivedAt, Mapping: cfg, Extras: extras[del.ID]})
 	}
-	out, err := d.Store.ApplyBatch(ctx, ids, workflowID, runID, apply, permanentApplyError)
+	out, err := d.Store.ApplyBatch(ctx, ids, b.WorkflowID, runID, apply, permanentApplyError)
 	if err != nil {
 		return 0, fmt.Errorf("apply deliveries of %s: %w", in.IntegrationID, err)
 	}
-	types := map[string]bool{}
-	for _, t := range res.EventTypes {
-		types[t] = true
-	}
-	for i, del := range out.Applied {
-		r := out.Results[i].(*ingest.Result)
-		metrics.DeliveryApplied(del.ReceivedAt, false)
-		activity.GetLogger(ctx).Info("delivery applied", "integrationId", in.IntegrationID, "deliveryId", del.ID,
-			"eventType", del.EventType, "requestId", del.RequestID, "written", r.Written, "stale", r.Stale)
-		res.DeliveryIDs = append(res.DeliveryIDs, del.ID)
-		res.Written += r.Written
-		res.Stale += r.Stale
-		if !types[del.EventType] {
-			types[del.EventType] = true
-			res.EventTypes = append(res.EventTypes, del.EventType)
-		}
-		for _, id := range r.InviteeIDs {
-			if !seen[id] {
-				seen[id] = true
-				res.InviteeIDs = append(res.InviteeIDs, id)
-			}
-		}
-	}
+	b.add(out)
 	for _, f := range out.Failed {
-		metrics.DeliveryFailed()
-		res.DeliveryIDs = append(res.DeliveryIDs, f.ID)
-		res.Failed = append(res.Failed, f)
 		d.logger().Warn("delivery failed", "integrationId", in.IntegrationID, "deliveryId", f.ID, "reason", f.Reason)
 	}
 	return len(out.Applied) + len(out.Failed), nil
+}
+
+// add records what one claim applied and failed.
+func (b *BatchRecord) add(out *store.BatchOutcome) {
+	seen := make(map[string]bool, len(b.InviteeIDs))
+	for _, id := range b.InviteeIDs {
+		seen[id] = true
+	}
+	types := make(map[string]bool, len(b.EventTypes))
+	for _, t := range b.EventTypes {
+		types[t] = true
+	}
+	note := func(del *store.Delivery, invitees []string) {
+		b.DeliveryIDs = append(b.DeliveryIDs, del.ID)
+		if !types[del.EventType] {
+			types[del.EventType] = true
+			b.EventTypes = append(b.EventTypes, del.EventType)
+		}
+		for _, id := range invitees {
+			if !seen[id] {
+				seen[id] = true
+				b.InviteeIDs = append(b.InviteeIDs, id)
+			}
+		}
+	}
+	for i, del := range out.Applied {
+		r := out.Results[i].(*ingest.Result)
+		b.Written += r.Written
+		b.Stale += r.Stale
+		note(del, r.InviteeIDs)
+	}
+	for _, f := range out.Failed {
+		note(f.Delivery, f.Delivery.InviteeIDs) // a failed registration is found by its person too
+		b.Failed = append(b.Failed, store.FailedDelivery{ID: f.ID, Reason: f.Reason})
+	}
+	b.LastAt = time.Now()
+}
+
+// record starts the batch's IngestBatch workflow. The deliveries are applied
+// already; a record that cannot be started (Temporal down) is logged and
+// the deliveries keep their batch id in PostgreSQL.
+func (d *Directory) record(ctx context.Context, b *BatchRecord) {
+	if d.Batches == nil {
+		return
+	}
+	if err := d.Batches.RecordBatch(context.WithoutCancel(ctx), b); err != nil {
+		d.logger().Warn("could not record a batch in Temporal; its deliveries are applied", "batch", b.WorkflowID, "error", err)
+	}
 }
 
 func (d *Directory) logger() interface{ Warn(string, ...any) } {

@@ -35,8 +35,11 @@ const (
 	// PostgreSQL instead of read whole; bodies of unknown size are streamed.
 	streamAbove = 1 << 20
 	// streamWeight is what a streamed body holds of the budget: a chunk, its
-	// encoding for the driver, and the decoder's buffer.
-	streamWeight = 24 << 20
+	// encoding for the driver and the decoder's buffer take about 24 MiB, but
+	// each stream also keeps a core busy (scanning, encoding, PostgreSQL
+	// writes), so the default budget lets two run at once and keeps CPU for
+	// the ordinary webhooks.
+	streamWeight = 64 << 20
 	// smallWeight is what a body read whole costs per byte: the body, the
 	// decoded message and the hex encoding the driver sends bytea in.
 	smallWeight = 4

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/cventsync/cventsync/activities"
@@ -96,7 +97,7 @@ func TestPoisonDeliveriesFailAloneInTheirBatch(t *testing.T) {
 	runsWithGood := map[string]bool{}
 	for i, id := range ids {
 		if !poison[i] && got[id].Status == store.DeliveryProcessed {
-			runsWithGood[got[id].RunID] = true
+			runsWithGood[got[id].WorkflowID] = true
 		}
 	}
 	for i, id := range ids {
@@ -106,8 +107,8 @@ func TestPoisonDeliveriesFailAloneInTheirBatch(t *testing.T) {
 			if d.Status != store.DeliveryFailed || !strings.Contains(d.Error, "0x00") {
 				t.Errorf("poison delivery %d: %s %q, want failed with the reason", i, d.Status, d.Error)
 			}
-			if !runsWithGood[d.RunID] {
-				t.Errorf("poison delivery %d was not in a batch with good ones (run %q): the test proves nothing", i, d.RunID)
+			if !runsWithGood[d.WorkflowID] {
+				t.Errorf("poison delivery %d was not in a batch with good ones (batch %q): the test proves nothing", i, d.WorkflowID)
 			}
 		case d.Status != store.DeliveryProcessed || d.ApplyCount != 1:
 			t.Errorf("good delivery %d: %s (applied %d times) %q", i, d.Status, d.ApplyCount, d.Error)
@@ -172,10 +173,10 @@ func TestReplayAllDeliveriesOfABatch(t *testing.T) {
 	first := s.waitSettled(ids, 60*time.Second)
 	runs := map[string]bool{}
 	for _, d := range first {
-		runs[d.RunID] = true
+		runs[d.WorkflowID] = true
 	}
 	if len(runs) >= len(ids) {
-		t.Fatalf("the deliveries were not batched (%d runs for %d deliveries): the test proves nothing", len(runs), len(ids))
+		t.Fatalf("the deliveries were not batched (%d batches for %d deliveries): the test proves nothing", len(runs), len(ids))
 	}
 	var wg sync.WaitGroup
 	for _, id := range ids {
@@ -259,5 +260,41 @@ func TestMaintenanceRestartsVanishedWork(t *testing.T) {
 		if d := s.waitDelivery(id, 60*time.Second); d.Status != store.DeliveryProcessed {
 			t.Errorf("delivery %d after the sweep: %s %q", id, d.Status, d.Error)
 		}
+	}
+}
+
+// Every drained batch is recorded as an IngestBatch workflow that lists its
+// deliveries and is found in Temporal by the invitee's id.
+func TestBatchIsFindableByInvitee(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	in := s.createIntegration(newIntegration)
+	invitee := uuid.NewString()
+	ans := s.post(in, in.WebhookToken, registration("find-1", invitee, "Fi", time.Now()), http.StatusOK)
+	d := s.waitDelivery(ans.DeliveryID, 30*time.Second)
+	if d.Status != store.DeliveryProcessed || !strings.HasPrefix(d.WorkflowID, "batch/"+in.ID+"/") {
+		t.Fatalf("delivery: %s in %q", d.Status, d.WorkflowID)
+	}
+	c := testenv.TemporalClient(t)
+	s.waitFor("the batch to be found by invitee id", 30*time.Second, func() (bool, string) {
+		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("CventInviteeIds = '%s' AND CventIntegrationId = '%s'", invitee, in.ID),
+		})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, e := range resp.GetExecutions() {
+			if e.GetExecution().GetWorkflowId() == d.WorkflowID {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d executions", len(resp.GetExecutions()))
+	})
+	run := c.GetWorkflow(context.Background(), d.WorkflowID, "")
+	var rec activities.BatchRecord
+	if err := run.Get(context.Background(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.DeliveryIDs) != 1 || rec.DeliveryIDs[0] != d.ID {
+		t.Errorf("the batch lists %v, want [%d]", rec.DeliveryIDs, d.ID)
 	}
 }

@@ -80,6 +80,7 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.Poll, workflow.RegisterOptions{Name: "Poll"})
 	r.RegisterWorkflowWithOptions(workflows.Resync, workflow.RegisterOptions{Name: "Resync"})
 	r.RegisterWorkflowWithOptions(workflows.Ingest, workflow.RegisterOptions{Name: "Ingest"})
+	r.RegisterWorkflowWithOptions(workflows.IngestBatch, workflow.RegisterOptions{Name: "IngestBatch"})
 	r.RegisterWorkflowWithOptions(workflows.Maintenance, workflow.RegisterOptions{Name: schedules.MaintenanceWorkflow})
 	r.RegisterWorkflowWithOptions(workflows.Destination, workflow.RegisterOptions{Name: "Destination"})
 	r.RegisterWorkflowWithOptions(workflows.RFP, workflow.RegisterOptions{Name: "RFP"})
@@ -88,7 +89,11 @@ func RegisterWorkflows(r WorkflowRegistry) {
 // Register registers every workflow and activity on r.
 func Register(r sdkworker.Registry, deps Deps) {
 	RegisterWorkflows(r)
-	r.RegisterActivity(&activities.Directory{Store: deps.Store, Accounts: deps.Cvent, Notifier: deps.Notifier, Logger: deps.Logger})
+	dir := &activities.Directory{Store: deps.Store, Accounts: deps.Cvent, Notifier: deps.Notifier, Logger: deps.Logger}
+	if deps.Temporal != nil {
+		dir.Batches = newBatchRecorder(deps.Temporal, deps.TaskQueue)
+	}
+	r.RegisterActivity(dir)
 	m := &activities.Maintenance{Store: deps.Store, TaskQueue: deps.TaskQueue, EnsurePoll: connection.EnsurePollSchedule}
 	if deps.Temporal != nil {
 		m.Schedules = deps.Temporal.ScheduleClient()

@@ -23,23 +23,25 @@ type IngestInput struct {
 	IntegrationID string
 }
 
-// Batch bounds: a run is one batch, listed in its Drain activity's result
-// and findable by its invitees' ids.
+// Drain bounds: a batch is recorded as one IngestBatch workflow, findable by
+// its invitees' ids; a run drains for up to ingestRunTime, then continues as
+// new with a fresh history.
 const (
 	batchMaxDeliveries = 500
 	batchMaxTime       = time.Second
 	batchLinger        = 200 * time.Millisecond
 	// ingestIdle is how long a drainer waits for work before the workflow ends.
-	ingestIdle = 30 * time.Second
+	ingestIdle    = 30 * time.Second
+	ingestRunTime = 10 * time.Minute
 )
 
 // Ingest applies an integration's small webhook deliveries (registrations,
-// cancellations, session changes) as they are stored. Each run drains one
-// batch in a Drain activity and continues as new, so every run is a batch:
-// its history lists the deliveries, its search attributes the invitees.
-// Under a steady stream a batch forms while the previous one is recorded,
-// so hundreds of registrations a second cost a few workflow runs, and a lone
-// registration is applied the moment it is stored. After a quiet spell the
+// cancellations, session changes) the moment they are stored: its Drain
+// activity wakes on PostgreSQL's notification and applies them, so no
+// Temporal round trip lies on the path of a registration, and hundreds a
+// second cost one activity. Each batch it applies is recorded as an
+// IngestBatch workflow (batch/<integration>/<first delivery>) that lists
+// the deliveries and carries their invitees' ids. After a quiet spell the
 // workflow ends; the gateway starts it again with the next delivery.
 func Ingest(ctx workflow.Context, in *IngestInput) (*activities.DrainResult, error) {
 	if in == nil || in.IntegrationID == "" {
@@ -47,7 +49,7 @@ func Ingest(ctx workflow.Context, in *IngestInput) (*activities.DrainResult, err
 	}
 	var a *activities.Directory
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 15 * time.Minute,
+		StartToCloseTimeout: ingestRunTime + time.Minute,
 		// A dead worker is noticed in seconds: another attempt takes over and
 		// finds the deliveries the dead one had not committed still waiting.
 		HeartbeatTimeout: 10 * time.Second,
@@ -58,23 +60,11 @@ func Ingest(ctx workflow.Context, in *IngestInput) (*activities.DrainResult, err
 	var res activities.DrainResult
 	err := workflow.ExecuteActivity(actx, a.Drain, &activities.DrainInput{
 		IntegrationID: in.IntegrationID, MaxInvitees: searchattr.MaxInviteeIDs, MaxDeliveries: batchMaxDeliveries,
-		MaxBatchTime: batchMaxTime, Linger: batchLinger, IdleTimeout: ingestIdle,
+		MaxBatchTime: batchMaxTime, Linger: batchLinger, IdleTimeout: ingestIdle, MaxRunTime: ingestRunTime,
 	}).Get(ctx, &res)
 	if err != nil {
 		return nil, err
 	}
-	updates := []temporal.SearchAttributeUpdate{searchattr.IntegrationID.ValueSet(in.IntegrationID)}
-	if len(res.InviteeIDs) > 0 {
-		updates = append(updates, searchattr.InviteeIDs.ValueSet(searchattr.FitInviteeIDs(res.InviteeIDs)))
-	} else {
-		updates = append(updates, searchattr.InviteeIDs.ValueUnset())
-	}
-	if len(res.EventTypes) == 1 {
-		updates = append(updates, searchattr.EventType.ValueSet(res.EventTypes[0]))
-	} else {
-		updates = append(updates, searchattr.EventType.ValueUnset())
-	}
-	_ = workflow.UpsertTypedSearchAttributes(ctx, updates...)
 	// A wake-up sent while this run was winding down means a delivery was
 	// stored after the drainer gave its lease up: drain once more.
 	woken := workflow.GetSignalChannel(ctx, IngestWakeSignal).ReceiveAsync(nil)
@@ -84,4 +74,11 @@ func Ingest(ctx workflow.Context, in *IngestInput) (*activities.DrainResult, err
 		return &res, nil
 	}
 	return nil, workflow.NewContinueAsNewError(ctx, Ingest, in)
+}
+
+// IngestBatch records one batch of drained deliveries: it does nothing but
+// exist, with the batch as its input and result and the batch's invitees,
+// integration and event type as search attributes from its start.
+func IngestBatch(_ workflow.Context, b *activities.BatchRecord) (*activities.BatchRecord, error) {
+	return b, nil
 }

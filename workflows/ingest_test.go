@@ -20,15 +20,13 @@ func newIngestEnv() *testsuite.TestWorkflowEnvironment {
 	return env
 }
 
-// A run that applied a batch records it and continues as new, so each run
-// is one batch with its own search attributes.
-func TestIngestContinuesAsNewAfterEachBatch(t *testing.T) {
+// A drain that ran its time while busy continues as new, with a fresh history.
+func TestIngestContinuesAsNewWhileBusy(t *testing.T) {
 	env := newIngestEnv()
 	var a *activities.Directory
 	env.OnActivity(a.Drain, mock.Anything, mock.MatchedBy(func(in *activities.DrainInput) bool {
-		return in.IntegrationID == "i" && in.MaxInvitees > 0 && in.IdleTimeout > 0
-	})).Return(&activities.DrainResult{DeliveryIDs: []int64{1, 2}, InviteeIDs: []string{"a", "b"}, EventTypes: []string{"InviteeOrGuestAccepted"}}, nil).Once()
-	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Once()
+		return in.IntegrationID == "i" && in.MaxInvitees > 0 && in.IdleTimeout > 0 && in.MaxRunTime > 0
+	})).Return(&activities.DrainResult{Deliveries: 2, Batches: 1}, nil).Once()
 
 	env.ExecuteWorkflow(Ingest, &IngestInput{IntegrationID: "i"})
 
@@ -43,7 +41,6 @@ func TestIngestEndsWhenIdle(t *testing.T) {
 	env := newIngestEnv()
 	var a *activities.Directory
 	env.OnActivity(a.Drain, mock.Anything, mock.Anything).Return(&activities.DrainResult{Idle: true}, nil).Once()
-	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Once()
 
 	env.ExecuteWorkflow(Ingest, &IngestInput{IntegrationID: "i"})
 
@@ -61,7 +58,6 @@ func TestIngestRetriesAFailingDrain(t *testing.T) {
 	var a *activities.Directory
 	env.OnActivity(a.Drain, mock.Anything, mock.Anything).Return(nil, errors.New("connection refused")).Times(3)
 	env.OnActivity(a.Drain, mock.Anything, mock.Anything).Return(&activities.DrainResult{Idle: true}, nil).Once()
-	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Once()
 
 	env.ExecuteWorkflow(Ingest, &IngestInput{IntegrationID: "i"})
 
@@ -81,11 +77,22 @@ func TestIngestWokenWhileIdleDrainsAgain(t *testing.T) {
 	env := newIngestEnv()
 	var a *activities.Directory
 	env.OnActivity(a.Drain, mock.Anything, mock.Anything).Return(&activities.DrainResult{Idle: true}, nil).Once()
-	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Once()
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(IngestWakeSignal, nil) }, 0)
 
 	env.ExecuteWorkflow(Ingest, &IngestInput{IntegrationID: "i"})
 
 	var can *workflow.ContinueAsNewError
 	require.True(t, errors.As(env.GetWorkflowError(), &can), "want continue-as-new, got %v", env.GetWorkflowError())
+}
+
+// A batch record is its own input, for the Web UI.
+func TestIngestBatchRecordsItsInput(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(IngestBatch)
+	in := &activities.BatchRecord{WorkflowID: "batch/i/1", IntegrationID: "i", DeliveryIDs: []int64{1, 2}, InviteeIDs: []string{"a"}}
+	env.ExecuteWorkflow(IngestBatch, in)
+	var out activities.BatchRecord
+	require.NoError(t, env.GetWorkflowResult(&out))
+	require.Equal(t, in.DeliveryIDs, out.DeliveryIDs)
 }

@@ -107,7 +107,13 @@ func (h *harness) createIntegration(gw *Process) integration {
 
 // post sends a webhook; it reports the status, or 0 when no answer came.
 func (h *harness) post(gw *Process, in integration, body []byte) int {
-	req, _ := http.NewRequest(http.MethodPost, gw.URL+"/webhooks/cvent/"+in.ID, bytes.NewReader(body))
+	return h.postReader(gw, in, bytes.NewReader(body), int64(len(body)))
+}
+
+// postReader sends a webhook body of the given length from r.
+func (h *harness) postReader(gw *Process, in integration, r io.Reader, length int64) int {
+	req, _ := http.NewRequest(http.MethodPost, gw.URL+"/webhooks/cvent/"+in.ID, r)
+	req.ContentLength = length
 	req.Header.Set("Authorization", in.WebhookToken)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := h.c.HTTP.Do(req)

@@ -2,6 +2,8 @@ package chaos
 
 import (
 	"bufio"
+	"bytes"
+	"io"
 	"context"
 	"fmt"
 	"net"
@@ -17,7 +19,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// Sixteen 30 MiB bodies at once, a hundred clients trickling a byte a
+// Sixteen 30 MiB bodies at once (streamed to PostgreSQL), a hundred clients trickling a byte a
 // second, and ordinary registrations in between: the gateway stays within
 // 300 MB, answers the registrations quickly, and cuts the tricklers off with
 // 408.
@@ -91,16 +93,20 @@ func TestGatewayMemoryUnderLargeAndSlowBodies(t *testing.T) {
 		}()
 	}
 
-	// The large bodies: well-formed envelopes of an event type cventsync ignores.
-	pad := strings.Repeat("x", 30<<20-200)
+	// The large bodies: 30 MiB envelopes of ~2 KB items, as a manual sync
+	// has, of an event type cventsync stores but ignores.
+	item := fmt.Sprintf(`{"inviteeStub":"%s","note":%q}`, uuid.NewString(), strings.Repeat("x", 1900))
+	items := []byte(strings.Repeat(item+",", (30<<20)/(len(item)+1)-1) + item)
 	var big sync.WaitGroup
 	bigStatus := make([]int, 16)
 	for i := range bigStatus {
 		big.Add(1)
 		go func(i int) {
 			defer big.Done()
-			body := []byte(fmt.Sprintf(`{"eventType":"BulkTestPayload","messageStub":"big-%d","message":[{"pad":%q}]}`, i, pad))
-			bigStatus[i] = h.post(gw, in, body)
+			head := []byte(fmt.Sprintf(`{"eventType":"BulkTestPayload","messageStub":"big-%d","message":[`, i))
+			tail := []byte(`]}`)
+			body := io.MultiReader(bytes.NewReader(head), bytes.NewReader(items), bytes.NewReader(tail))
+			bigStatus[i] = h.postReader(gw, in, body, int64(len(head)+len(items)+len(tail)))
 		}(i)
 	}
 

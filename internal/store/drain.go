@@ -95,6 +95,8 @@ type DeliveryApplier func(ctx context.Context, tx *Tx, d *Delivery) (result any,
 type FailedDelivery struct {
 	ID     int64
 	Reason string
+	// Delivery is the failed delivery itself (not serialised).
+	Delivery *Delivery `json:"-"`
 }
 
 // BatchOutcome is what ApplyBatch did.
@@ -148,7 +150,7 @@ func (s *Store) ApplyBatch(ctx context.Context, ids []int64, workflowID, runID s
 				WHERE id = $1`, d.ID, reason, workflowID, runID); err != nil {
 				return fmt.Errorf("mark delivery %d failed: %w", d.ID, err)
 			}
-			out.Failed = append(out.Failed, FailedDelivery{ID: d.ID, Reason: reason})
+			out.Failed = append(out.Failed, FailedDelivery{ID: d.ID, Reason: reason, Delivery: d})
 		}
 		return nil
 	})
