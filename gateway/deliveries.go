@@ -85,6 +85,9 @@ func (s *Server) listDeliveries(c *gin.Context) {
 	if v := c.Query("limit"); v != "" {
 		f.Limit, _ = strconv.Atoi(v)
 	}
+	if !s.personFilter(c, in.ID, &f) {
+		return
+	}
 	list, err := s.opts.Store.ListDeliveries(c, in.ID, f)
 	if err != nil {
 		s.internalError(c, "list deliveries", err)

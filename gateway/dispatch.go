@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/cventsync/cventsync/internal/reqid"
 	"github.com/cventsync/cventsync/internal/searchattr"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/workflows"
@@ -128,7 +129,9 @@ func (k *ingestStarter) start(ctx context.Context, in *store.Integration) error 
 	if k.s.temporalLikelyDown() {
 		return errTemporalDown
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startTimeout)
+	// The drainer serves every request after this one; its log line for each
+	// delivery names that delivery's request id.
+	sctx, cancel := context.WithTimeout(reqid.Without(context.WithoutCancel(ctx)), startTimeout)
 	defer cancel()
 	// Signal-with-start: a run that is just ending after a quiet spell hears
 	// the wake-up and drains once more instead of ending.

@@ -11,8 +11,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/cventsync/cventsync/internal/participation"
+	"github.com/cventsync/cventsync/internal/searchattr"
 	"github.com/cventsync/cventsync/internal/secret"
 	"github.com/cventsync/cventsync/internal/settings"
 	"github.com/cventsync/cventsync/workflows"
@@ -207,7 +209,8 @@ func (k *kicker) signal(ctx context.Context, integrationID string, kick workflow
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	_, err := k.temporal.SignalWithStartWorkflow(ctx, workflows.ParticipationWorkflowID(integrationID),
-		workflows.ParticipationSignal, kick, client.StartWorkflowOptions{TaskQueue: k.taskQueue},
+		workflows.ParticipationSignal, kick, client.StartWorkflowOptions{TaskQueue: k.taskQueue,
+			TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.IntegrationID.ValueSet(integrationID))},
 		workflows.Participation, &workflows.ParticipationInput{IntegrationID: integrationID})
 	return err
 }

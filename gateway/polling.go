@@ -9,8 +9,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/cventsync/cventsync/internal/connection"
+	"github.com/cventsync/cventsync/internal/searchattr"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/workflows"
 )
@@ -68,7 +70,8 @@ func (s *Server) startResync(c *gin.Context) {
 		return
 	}
 	wid := workflows.ResyncWorkflowID(in.ID, r.ID)
-	if _, err := s.opts.Temporal.ExecuteWorkflow(c, client.StartWorkflowOptions{ID: wid, TaskQueue: s.opts.TaskQueue},
+	if _, err := s.opts.Temporal.ExecuteWorkflow(c, client.StartWorkflowOptions{ID: wid, TaskQueue: s.opts.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.IntegrationID.ValueSet(in.ID), searchattr.EventID.ValueSet(in.CventEventID))},
 		workflows.Resync, &workflows.ResyncInput{IntegrationID: in.ID, ResyncID: r.ID}); err != nil {
 		_ = s.opts.Store.FinishResync(c, r.ID, "failed", "Temporal unreachable: "+err.Error())
 		abort(c, http.StatusServiceUnavailable, "Temporal is unreachable; try again shortly")

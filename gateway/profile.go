@@ -12,8 +12,10 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/cventsync/cventsync/internal/participation"
+	"github.com/cventsync/cventsync/internal/searchattr"
 	"github.com/cventsync/cventsync/internal/settings"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/workflows"
@@ -74,17 +76,19 @@ func (s *Server) editAttendee(c *gin.Context) {
 	if updateID != 0 {
 		wid := workflows.ContactUpdateWorkflowID(in.ID, att.InviteeID, updateID)
 		answer["workflowId"] = wid
-		if err := s.startContactUpdate(c, wid, updateID); err != nil {
+		if err := s.startContactUpdate(c, wid, updateID, in.ID, att.InviteeID); err != nil {
 			answer["status"] = "queued" // the sweeper starts it once Temporal answers
 		}
 	}
 	c.JSON(http.StatusOK, answer)
 }
 
-func (s *Server) startContactUpdate(ctx context.Context, workflowID string, updateID int64) error {
+func (s *Server) startContactUpdate(ctx context.Context, workflowID string, updateID int64, integrationID, inviteeID string) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 	defer cancel()
-	_, err := s.opts.Temporal.ExecuteWorkflow(sctx, client.StartWorkflowOptions{ID: workflowID, TaskQueue: s.opts.TaskQueue},
+	_, err := s.opts.Temporal.ExecuteWorkflow(sctx, client.StartWorkflowOptions{ID: workflowID, TaskQueue: s.opts.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.IntegrationID.ValueSet(integrationID),
+			searchattr.InviteeIDs.ValueSet([]string{strings.ToLower(inviteeID)}))},
 		workflows.ContactUpdate, &workflows.ContactUpdateInput{UpdateID: updateID})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {

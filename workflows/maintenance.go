@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -31,25 +32,31 @@ func Maintenance(ctx workflow.Context, in *activities.StaleWorkInput) (*activiti
 		return nil, err
 	}
 	var futures []workflow.ChildWorkflowFuture
-	start := func(id, integrationID string, fn any, args ...any) {
+	// Every child carries its integration id, and what else it is known by
+	// (event type, invitee), from its start.
+	startWith := func(id, integrationID string, attrs []temporal.SearchAttributeUpdate, fn any, args ...any) {
+		attrs = append(attrs, searchattr.IntegrationID.ValueSet(integrationID))
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID:            id,
 			ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
 			WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-			TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.IntegrationID.ValueSet(integrationID)),
+			TypedSearchAttributes: temporal.NewSearchAttributes(attrs...),
 		})
 		futures = append(futures, workflow.ExecuteChildWorkflow(cctx, fn, args...))
 	}
+	start := func(id, integrationID string, fn any, args ...any) { startWith(id, integrationID, nil, fn, args...) }
 	for _, id := range work.Drain {
 		start(IngestWorkflowID(id), id, Ingest, &IngestInput{IntegrationID: id})
 	}
 	for _, d := range work.Large {
-		start(d.WorkflowID, d.IntegrationID, Delivery, &DeliveryInput{DeliveryID: d.DeliveryID, IntegrationID: d.IntegrationID,
-			EventType: d.EventType, MessageStub: d.MessageStub})
+		startWith(d.WorkflowID, d.IntegrationID, []temporal.SearchAttributeUpdate{searchattr.EventType.ValueSet(d.EventType)},
+			Delivery, &DeliveryInput{DeliveryID: d.DeliveryID, IntegrationID: d.IntegrationID,
+				EventType: d.EventType, MessageStub: d.MessageStub})
 	}
 	for _, u := range work.ContactUpdates {
-		start(ContactUpdateWorkflowID(u.IntegrationID, u.InviteeID, u.UpdateID), u.IntegrationID, ContactUpdate,
-			&ContactUpdateInput{UpdateID: u.UpdateID})
+		startWith(ContactUpdateWorkflowID(u.IntegrationID, u.InviteeID, u.UpdateID), u.IntegrationID,
+			[]temporal.SearchAttributeUpdate{searchattr.InviteeIDs.ValueSet([]string{strings.ToLower(u.InviteeID)})},
+			ContactUpdate, &ContactUpdateInput{UpdateID: u.UpdateID})
 	}
 	// A running participation workflow is told that check-ins are due; a
 	// missing one is started and finds them itself.

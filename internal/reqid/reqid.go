@@ -86,3 +86,12 @@ func (h handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	return handler{h.Handler.WithAttrs(attrs)}
 }
 func (h handler) WithGroup(name string) slog.Handler { return handler{h.Handler.WithGroup(name)} }
+
+// Without returns ctx without a request id: for work that serves many
+// requests (an integration's drainer), whose log lines name each one's.
+func Without(ctx context.Context) context.Context {
+	if From(ctx) == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, ContextKey, "") //nolint:staticcheck // see ContextKey
+}

@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/cventsync/cventsync/internal/searchattr"
 )
 
 // PollID names an integration's REST polling schedule; each run is a Poll
@@ -64,6 +66,7 @@ func EnsurePoll(ctx context.Context, sc client.ScheduleClient, taskQueue, integr
 		TriggerImmediately: true,
 		Action: &client.ScheduleWorkflowAction{
 			ID: id, Workflow: PollWorkflow, TaskQueue: taskQueue, Args: []any{&PollInput{IntegrationID: integrationID}},
+			TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.IntegrationID.ValueSet(integrationID)),
 		},
 	})
 }

@@ -62,11 +62,15 @@ type Delivery struct {
 	// RequestID is the X-Request-Id of the request that stored it, so the
 	// worker's log line for the delivery can be found from the gateway's.
 	RequestID string `db:"request_id"`
+	// BodySize and BodyChunks describe a body stored in chunks (OpenBody);
+	// Body is empty then.
+	BodySize   int64 `db:"body_size"`
+	BodyChunks int   `db:"body_chunks"`
 }
 
 const deliveryColumns = `id, integration_id, event_type, message_stub, message_time, item_count,
 	received_at, status, error, workflow_id, run_id, dispatched_at, processed_at, result, invitee_ids, large,
-	apply_count, applied_items, flags, request_id`
+	apply_count, applied_items, flags, request_id, body_size, body_chunks`
 
 const deliverySummaryColumns = deliveryColumns + `, ''::bytea AS body`
 
@@ -138,6 +142,13 @@ type DeliveryFilter struct {
 	InviteeID string
 	BeforeID  int64 // page backwards from this id (exclusive); 0 = newest
 	Limit     int
+
+	// InviteeIDs keeps deliveries naming any of them (e.g. the invitees of
+	// one e-mail address); empty keeps all.
+	InviteeIDs []string
+	EventType  string
+	// Since keeps deliveries received at or after it; zero keeps all.
+	Since time.Time
 }
 
 // ListDeliveries lists an integration's deliveries, newest first, without bodies.
@@ -149,7 +160,11 @@ func (s *Store) ListDeliveries(ctx context.Context, integrationID string, f Deli
 	err := s.db.SelectContext(ctx, &out, `SELECT `+deliverySummaryColumns+` FROM deliveries
 		WHERE integration_id = $1 AND ($2 = '' OR status = $2) AND ($3 = 0 OR id < $3)
 		  AND ($5 = '' OR invitee_ids @> ARRAY[lower($5)])
-		ORDER BY id DESC LIMIT $4`, integrationID, f.Status, f.BeforeID, f.Limit, f.InviteeID)
+		  AND (cardinality($6::text[]) = 0 OR invitee_ids && $6::text[])
+		  AND ($7 = '' OR event_type = $7)
+		  AND ($8::timestamptz IS NULL OR received_at >= $8)
+		ORDER BY id DESC LIMIT $4`, integrationID, f.Status, f.BeforeID, f.Limit, f.InviteeID,
+		pq.StringArray(lower(f.InviteeIDs)), f.EventType, sql.NullTime{Time: f.Since, Valid: !f.Since.IsZero()})
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}

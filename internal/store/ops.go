@@ -73,3 +73,16 @@ func (s *Store) MigrationsPending(ctx context.Context) (bool, error) {
 	}
 	return pending, nil
 }
+
+// InviteeIDsByEmail lists the invitee ids of an integration's attendees
+// with the e-mail address (case-insensitive): how operators find a
+// person's deliveries.
+func (s *Store) InviteeIDsByEmail(ctx context.Context, integrationID, email string) ([]string, error) {
+	ids := []string{}
+	err := s.db.SelectContext(ctx, &ids, `SELECT invitee_id FROM attendees
+		WHERE integration_id = $1 AND lower(email) = lower($2) ORDER BY invitee_id`, integrationID, email)
+	if err != nil {
+		return nil, fmt.Errorf("find attendees by e-mail: %w", err)
+	}
+	return ids, nil
+}
