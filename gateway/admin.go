@@ -112,6 +112,22 @@ func (s *Server) createIntegration(c *gin.Context) {
 	if !ok {
 		return
 	}
+	// "kind": "pns" is a Cvent Supplier Network integration (gateway/pns.go);
+	// without a kind it is a Cvent event, as always.
+	if raw, ok := sections["kind"]; ok {
+		delete(sections, "kind")
+		var kind string
+		_ = json.Unmarshal(raw, &kind)
+		switch kind {
+		case KindPNS:
+			s.createPNSIntegration(c, base, sections)
+			return
+		case "", "cvent":
+		default:
+			abort(c, http.StatusBadRequest, `kind must be "cvent" (the default) or "pns"`)
+			return
+		}
+	}
 	var req createIntegrationRequest
 	b, _ := json.Marshal(base)
 	if err := json.Unmarshal(b, &req); err != nil {

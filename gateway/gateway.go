@@ -110,6 +110,10 @@ func (s *Server) routes() {
 	hooks.GET("/*rest", s.webhookValidate)
 	hooks.POST("", s.webhookReceive)
 	hooks.POST("/*rest", s.webhookReceive)
+	// Cvent Supplier Network (PNS) notifications (gateway/pns.go).
+	pnsHooks := r.Group("/webhooks/pns/:integrationId")
+	pnsHooks.POST("", s.pnsReceive)
+	pnsHooks.POST("/*rest", s.pnsReceive)
 
 	// The platform reports activity with its own per-integration key.
 	r.POST("/api/v1/integrations/:id/activity", s.recordActivity)
@@ -121,6 +125,8 @@ func (s *Server) routes() {
 	r.GET("/api/v1/integrations/:id/attendees/:inviteeId", s.requireReader, s.getAttendee)
 	r.GET("/api/v1/integrations/:id/sessions", s.requireReader, s.listSessions)
 	r.PATCH("/api/v1/integrations/:id/attendees/:inviteeId", s.requireReader, s.editAttendee)
+	r.GET("/api/v1/integrations/:id/rfps", s.requireReader, s.listRFPs)
+	r.GET("/api/v1/integrations/:id/rfps/:rfpId", s.requireReader, s.getRFP)
 
 	api := r.Group("/api/v1", s.requireAdmin)
 	api.POST("/integrations/:id/platform-key", s.rotatePlatformKey)
@@ -149,6 +155,7 @@ func (s *Server) routes() {
 	api.POST("/integrations/:id/destinations/:destinationId/rotate-secret", s.rotateDestinationSecret)
 	api.POST("/integrations/:id/destinations/:destinationId/replay", s.replayDestination)
 	api.GET("/integrations/:id/destinations/:destinationId/attempts", s.listDestinationAttempts)
+	api.POST("/integrations/:id/rfps/:rfpId/refresh", s.refreshRFP)
 }
 
 func (s *Server) temporalLikelyDown() bool {

@@ -40,6 +40,11 @@ type RFPInput struct {
 	// next notification starts the workflow again.
 	QuietAfterClose time.Duration
 	IdleTimeout     time.Duration
+	// MinPullGap spaces the pulls of one RFP (default 1 s): the first
+	// notification is pulled at once, but the rest of a burst that goes on
+	// while it is pulled is gathered into one more pull, not one per
+	// notification.
+	MinPullGap time.Duration
 }
 
 // rfpPullsPerRun bounds one run's history; then it continues as new.
@@ -59,6 +64,9 @@ func RFP(ctx workflow.Context, in *RFPInput) error {
 	}
 	if r.in.IdleTimeout <= 0 {
 		r.in.IdleTimeout = 24 * time.Hour
+	}
+	if r.in.MinPullGap <= 0 {
+		r.in.MinPullGap = time.Second
 	}
 	return r.run(ctx)
 }
@@ -81,12 +89,20 @@ func (r *rfpRun) run(ctx workflow.Context) error {
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 15 * time.Second},
 	})
 	log := workflow.GetLogger(ctx)
+	var lastPull time.Time
 	for pulls := 0; ; {
 		r.drain()
 		if r.in.Dirty {
 			if pulls >= rfpPullsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 				return workflow.NewContinueAsNewError(ctx, RFP, &r.in)
 			}
+			if gap := lastPull.Add(r.in.MinPullGap).Sub(workflow.Now(ctx)); pulls > 0 && gap > 0 {
+				if err := workflow.Sleep(ctx, gap); err != nil {
+					return err
+				}
+				r.drain()
+			}
+			lastPull = workflow.Now(ctx)
 			pending := r.in.Pending
 			r.in.Dirty, r.in.Pending = false, nil
 			var res activities.PullRFPResult

@@ -180,6 +180,9 @@ type RFPApplied struct {
 // the pull answered processed — all in one transaction.
 func (s *Store) ApplyRFPPull(ctx context.Context, integrationID string, st pns.State, notificationIDs []int64) (RFPApplied, error) {
 	var out RFPApplied
+	if notificationIDs == nil {
+		notificationIDs = []int64{} // a refresh answers none
+	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockChangeLog(ctx, tx, integrationID); err != nil {
 			return err
@@ -250,6 +253,9 @@ func (s *Store) ApplyRFPPull(ctx context.Context, integrationID string, st pns.S
 
 // RecordRFPPullFailure notes a pull that Cvent refused (it is not retried).
 func (s *Store) RecordRFPPullFailure(ctx context.Context, integrationID, rfpID, reason string, notificationIDs []int64) error {
+	if notificationIDs == nil {
+		notificationIDs = []int64{}
+	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO rfp_pulls (integration_id, rfp_id, outcome, error, notifications)
 		VALUES ($1, $2, 'failed', $3, $4)`, integrationID, rfpID, reason, pq.Int64Array(notificationIDs))
 	return wrap("record failed pull", err)
@@ -310,13 +316,16 @@ type TimelineEntry struct {
 	SupplierID string          `db:"supplier_id" json:"supplierId,omitempty"`
 	Status     string          `db:"status" json:"status"` // notification status or pull outcome
 	Error      string          `db:"error" json:"error,omitempty"`
-	Changed    json.RawMessage `db:"changed" json:"changed,omitempty"`
+	Changed    json.RawMessage `db:"-" json:"changed,omitempty"`
 }
 
 // RFPTimeline lists an RFP's notifications and pulls in time order.
 func (s *Store) RFPTimeline(ctx context.Context, integrationID, rfpID string) ([]TimelineEntry, error) {
-	out := []TimelineEntry{}
-	err := s.db.SelectContext(ctx, &out, `
+	var rows []struct {
+		TimelineEntry
+		Changed []byte `db:"changed"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `
 		SELECT received_at AS at, 'notification' AS kind, id, event_type AS type, supplier_id, status, error, NULL::jsonb AS changed
 		FROM pns_notifications WHERE integration_id = $1 AND rfp_id = $2
 		UNION ALL
@@ -324,6 +333,13 @@ func (s *Store) RFPTimeline(ctx context.Context, integrationID, rfpID string) ([
 		ORDER BY at, kind DESC, id`, integrationID, rfpID)
 	if err != nil {
 		return nil, fmt.Errorf("rfp timeline: %w", err)
+	}
+	out := make([]TimelineEntry, len(rows))
+	for i, r := range rows {
+		out[i] = r.TimelineEntry
+		if len(r.Changed) > 0 && string(r.Changed) != "{}" {
+			out[i].Changed = r.Changed
+		}
 	}
 	return out, nil
 }

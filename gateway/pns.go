@@ -1,0 +1,380 @@
+package gateway
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+
+	"github.com/cventsync/cventsync/internal/pns"
+	"github.com/cventsync/cventsync/internal/secret"
+	"github.com/cventsync/cventsync/internal/store"
+	"github.com/cventsync/cventsync/workflows"
+)
+
+// Cvent Supplier Network (PNS): integrations of kind "pns" for a hotel or
+// venue, the notification endpoint, and the RFP API.
+
+// KindPNS is the integration kind of a Supplier Network integration.
+const KindPNS = "pns"
+
+type pnsPullRequest struct {
+	Flavour        string  `json:"flavour"`
+	BaseURL        string  `json:"baseUrl"`
+	ClientID       string  `json:"clientId"`
+	ClientSecret   string  `json:"clientSecret"`
+	APIKey         string  `json:"apiKey"`
+	CallsPerSecond float64 `json:"callsPerSecond"`
+	Burst          int     `json:"burst"`
+}
+
+type pnsIntegrationJSON struct {
+	ID             string    `json:"id"`
+	Kind           string    `json:"kind"`
+	Name           string    `json:"name"`
+	SupplierIDs    []string  `json:"supplierIds"`
+	APIKeyRequired bool      `json:"apiKeyRequired"`
+	WebhookURL     string    `json:"webhookUrl"`
+	Pull           any       `json:"pull"`
+	PlatformKey    string    `json:"platformKey,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+// createPNSIntegration creates a Supplier Network integration from the
+// fields of POST /api/v1/integrations with "kind": "pns".
+func (s *Server) createPNSIntegration(c *gin.Context, base, sections map[string]json.RawMessage) {
+	var problems []string
+	var name string
+	if raw, ok := base["name"]; ok {
+		_ = json.Unmarshal(raw, &name)
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		problems = append(problems, "name is required")
+	}
+	var suppliers []string
+	var apiKey string
+	var pull pnsPullRequest
+	for k, raw := range sections {
+		var err error
+		switch k {
+		case "supplierIds":
+			err = json.Unmarshal(raw, &suppliers)
+		case "apiKey":
+			err = json.Unmarshal(raw, &apiKey)
+		case "pull":
+			d := json.NewDecoder(strings.NewReader(string(raw)))
+			d.DisallowUnknownFields()
+			err = d.Decode(&pull)
+		default:
+			problems = append(problems, k+" is not a field of a pns integration (name, supplierIds, apiKey, pull)")
+		}
+		if err != nil {
+			problems = append(problems, k+": "+err.Error())
+		}
+	}
+	for k := range base {
+		if k != "name" {
+			problems = append(problems, k+" is not a field of a pns integration")
+		}
+	}
+	var ids []string
+	for _, id := range suppliers {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		problems = append(problems, "supplierIds must list at least one supplier id")
+	}
+	pull.Flavour = strings.ToLower(strings.TrimSpace(pull.Flavour))
+	if pull.Flavour == "" {
+		pull.Flavour = pns.FlavourREST
+	}
+	sealed := ""
+	switch pull.Flavour {
+	case pns.FlavourREST:
+		if pull.ClientID == "" || pull.ClientSecret == "" {
+			problems = append(problems, "pull.clientId and pull.clientSecret are required for the rest flavour")
+		}
+		sealed = pull.ClientSecret
+	case pns.FlavourLegacy:
+		if pull.APIKey == "" {
+			problems = append(problems, "pull.apiKey is required for the legacy flavour")
+		}
+		sealed = pull.APIKey
+	default:
+		problems = append(problems, `pull.flavour must be "rest" or "legacy"`)
+	}
+	if pull.CallsPerSecond < 0 || pull.Burst < 0 {
+		problems = append(problems, "pull.callsPerSecond and pull.burst must not be negative")
+	}
+	if len(problems) > 0 {
+		c.AbortWithStatusJSON(http.StatusBadRequest, errorBody{Error: strings.Join(problems, "; "), Details: problems})
+		return
+	}
+	if pull.CallsPerSecond == 0 {
+		pull.CallsPerSecond, pull.Burst = 10, 10 // Cvent's Standard tier
+	}
+	if pull.Burst == 0 {
+		pull.Burst = max(1, int(pull.CallsPerSecond))
+	}
+	if s.opts.SecretBox != nil {
+		sealed = s.opts.SecretBox.Seal(sealed)
+	}
+	platformKey := secret.NewToken()
+	in := &store.Integration{ID: uuid.NewString(), Name: name, Environment: "production", Region: "na",
+		WebhookTokenHash: secret.HashToken(secret.NewToken()), PlatformKeyHash: secret.HashToken(platformKey)}
+	p := &store.PNSIntegration{SupplierIDs: ids, Flavour: pull.Flavour, BaseURL: strings.TrimSpace(pull.BaseURL),
+		ClientID: pull.ClientID, SecretSealed: sealed, CallsPerSecond: pull.CallsPerSecond, Burst: pull.Burst}
+	if apiKey != "" {
+		p.APIKeyHash = secret.HashToken(apiKey)
+	}
+	if err := s.opts.Store.CreatePNSIntegration(c, in, p); err != nil {
+		s.internalError(c, "create pns integration", err)
+		return
+	}
+	out := s.pnsIntegrationJSON(in, p)
+	out.PlatformKey = platformKey // shown once
+	c.JSON(http.StatusCreated, out)
+}
+
+func (s *Server) pnsIntegrationJSON(in *store.Integration, p *store.PNSIntegration) pnsIntegrationJSON {
+	return pnsIntegrationJSON{ID: in.ID, Kind: KindPNS, Name: in.Name, SupplierIDs: p.SupplierIDs, APIKeyRequired: len(p.APIKeyHash) > 0,
+		WebhookURL: strings.TrimRight(s.opts.PublicURL, "/") + "/webhooks/pns/" + in.ID, CreatedAt: in.CreatedAt,
+		Pull: gin.H{"flavour": p.Flavour, "baseUrl": p.BaseURL, "clientId": p.ClientID, "callsPerSecond": p.CallsPerSecond, "burst": p.Burst}}
+}
+
+// pnsAuthorized checks Cvent's optional API key: with a key configured the
+// header must be "api_key <key>"; without one no header is expected and
+// whatever comes is ignored.
+func pnsAuthorized(p *store.PNSIntegration, header string) bool {
+	if len(p.APIKeyHash) == 0 {
+		return true
+	}
+	scheme, key, ok := strings.Cut(strings.TrimSpace(header), " ")
+	return ok && strings.EqualFold(scheme, "api_key") && secret.TokenMatches(p.APIKeyHash, strings.TrimSpace(key))
+}
+
+type pnsAnswer struct {
+	Status         string `json:"status"`
+	NotificationID int64  `json:"notificationId,omitempty"`
+	WorkflowID     string `json:"workflowId,omitempty"`
+	Error          string `json:"error,omitempty"`
+}
+
+// pnsReceive stores a PNS notification and hands it to its RFP's workflow.
+// The notification is in PostgreSQL before any 2xx. A body we cannot use
+// (not JSON, no RFP id, a type we do not act on) is stored and acknowledged
+// as ignored: PNS would otherwise retry it for ever. When Temporal cannot
+// take it now, the answer is 503: PNS retries, and the retry — a duplicate
+// of a notification not yet handed — hands it.
+func (s *Server) pnsReceive(c *gin.Context) {
+	p, err := s.opts.Store.GetPNSIntegration(c, c.Param("integrationId"))
+	if errors.Is(err, store.ErrNotFound) {
+		abort(c, http.StatusNotFound, "no pns integration with id "+c.Param("integrationId"))
+		return
+	}
+	if err != nil {
+		s.internalError(c, "load pns integration", err)
+		return
+	}
+	if !pnsAuthorized(p, c.GetHeader("Authorization")) {
+		abort(c, http.StatusUnauthorized, "missing or wrong key: the Authorization header must be api_key <the agreed key>")
+		return
+	}
+	// PNS notifications are small: read whole, within the same bounds as
+	// Cvent's webhooks (see readBody).
+	body, release, err := s.readBody(c, pnsMaxBody)
+	defer release()
+	if err != nil {
+		answerBodyError(c, err)
+		return
+	}
+	n, decodeErr := pns.Decode(body)
+	row := &store.PNSNotification{IntegrationID: p.IntegrationID, IdemKey: pns.IdempotencyKey(n, body), EventType: n.Type,
+		RFPID: n.RFPID, SupplierID: n.SupplierID, NotifiedAt: sql.NullTime{Time: n.Time, Valid: !n.Time.IsZero()}, Body: body,
+		Status: store.PNSReceived}
+	switch {
+	case decodeErr != nil:
+		row.Status, row.Error = store.PNSIgnored, decodeErr.Error()
+	case n.RFPID == "":
+		row.Status, row.Error = store.PNSIgnored, "no RFP id found in the notification"
+	case !pns.TriggersPull(n.Type):
+		row.Status, row.Error = store.PNSIgnored, "cventsync does not act on notification type "+quote(n.Type)
+	default:
+		row.WorkflowID = workflows.RFPWorkflowID(p.IntegrationID, n.RFPID)
+	}
+	duplicate, err := s.opts.Store.InsertPNSNotification(c, row)
+	if err != nil {
+		s.internalError(c, "store pns notification", err)
+		return
+	}
+	status := "accepted"
+	switch {
+	case duplicate && row.Status != store.PNSReceived:
+		c.JSON(http.StatusOK, pnsAnswer{Status: "duplicate", NotificationID: row.ID, WorkflowID: row.WorkflowID})
+		return
+	case row.Status == store.PNSIgnored:
+		c.JSON(http.StatusOK, pnsAnswer{Status: store.PNSIgnored, NotificationID: row.ID, Error: row.Error})
+		return
+	case duplicate:
+		status = "duplicate"
+	}
+	notice := workflows.RFPNotice{NotificationID: row.ID, Type: row.EventType, SupplierID: row.SupplierID}
+	if err := s.signalRFP(c, p.IntegrationID, row.RFPID, notice); err != nil {
+		s.log.Warn("pns notification stored but not handed; the sender's retry will hand it", "notification", row.ID, "error", err)
+		c.Header("Retry-After", "10")
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, pnsAnswer{Status: "stored", NotificationID: row.ID,
+			Error: "stored, but the workflow engine is unreachable; retry later"})
+		return
+	}
+	if err := s.opts.Store.MarkPNSHanded(c, row.ID); err != nil {
+		s.log.Warn("mark pns notification handed", "notification", row.ID, "error", err)
+	}
+	c.JSON(http.StatusOK, pnsAnswer{Status: status, NotificationID: row.ID, WorkflowID: row.WorkflowID})
+}
+
+// signalRFP signal-with-starts the RFP's workflow with ids only.
+func (s *Server) signalRFP(ctx context.Context, integrationID, rfpID string, notice workflows.RFPNotice) error {
+	if s.temporalLikelyDown() {
+		return errors.New("temporal unreachable a moment ago")
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	id := workflows.RFPWorkflowID(integrationID, rfpID)
+	_, err := s.opts.Temporal.SignalWithStartWorkflow(sctx, id, workflows.RFPSignal, notice,
+		client.StartWorkflowOptions{ID: id, TaskQueue: s.opts.TaskQueue}, workflows.RFP,
+		&workflows.RFPInput{IntegrationID: integrationID, RFPID: rfpID})
+	if err != nil {
+		s.noteTemporalDown()
+	}
+	return err
+}
+
+// rfpJSON is an RFP as the API shows it: its state and bookkeeping.
+type rfpJSON struct {
+	pns.State
+	Pulls        int        `json:"pulls"`
+	LastPulledAt *time.Time `json:"lastPulledAt,omitempty"`
+	CreatedAt    time.Time  `json:"createdAt"`
+	UpdatedAt    time.Time  `json:"updatedAt"`
+	WorkflowID   string     `json:"workflowId"`
+}
+
+func toRFPJSON(r *store.RFPRow) rfpJSON {
+	st, _ := r.State()
+	out := rfpJSON{State: st, Pulls: r.Pulls, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		WorkflowID: workflows.RFPWorkflowID(r.IntegrationID, r.RFPID)}
+	if r.LastPulledAt.Valid {
+		t := r.LastPulledAt.Time
+		out.LastPulledAt = &t
+	}
+	return out
+}
+
+func (s *Server) loadPNS(c *gin.Context) (*store.PNSIntegration, bool) {
+	p, err := s.opts.Store.GetPNSIntegration(c, c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		abort(c, http.StatusNotFound, "no pns integration with id "+c.Param("id"))
+		return nil, false
+	}
+	if err != nil {
+		s.internalError(c, "load pns integration", err)
+		return nil, false
+	}
+	return p, true
+}
+
+// listRFPs answers GET /api/v1/integrations/{id}/rfps?status=&dueBefore=&updatedAfter=&limit=.
+func (s *Server) listRFPs(c *gin.Context) {
+	if _, ok := s.loadPNS(c); !ok {
+		return
+	}
+	var f store.RFPFilter
+	var problems []string
+	f.Status = strings.TrimSpace(c.Query("status"))
+	for _, q := range []struct {
+		name string
+		to   *time.Time
+	}{{"dueBefore", &f.DueBefore}, {"updatedAfter", &f.UpdatedAfter}} {
+		if v := c.Query(q.name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				if t, err = time.Parse("2006-01-02", v); err != nil {
+					problems = append(problems, q.name+" must be an RFC 3339 time or a date")
+				}
+			}
+			*q.to = t
+		}
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			problems = append(problems, "limit must be 1–1000")
+		}
+		f.Limit = n
+	}
+	if len(problems) > 0 {
+		c.AbortWithStatusJSON(http.StatusBadRequest, errorBody{Error: strings.Join(problems, "; "), Details: problems})
+		return
+	}
+	rows, err := s.opts.Store.ListRFPs(c, c.Param("id"), f)
+	if err != nil {
+		s.internalError(c, "list rfps", err)
+		return
+	}
+	out := make([]rfpJSON, len(rows))
+	for i := range rows {
+		out[i] = toRFPJSON(&rows[i])
+	}
+	c.JSON(http.StatusOK, gin.H{"rfps": out})
+}
+
+// getRFP answers GET /api/v1/integrations/{id}/rfps/{rfpId}: the state and
+// the timeline of notifications and pulls. An RFP notified but not yet
+// pulled answers 200 with "pending": true and its timeline.
+func (s *Server) getRFP(c *gin.Context) {
+	if _, ok := s.loadPNS(c); !ok {
+		return
+	}
+	timeline, err := s.opts.Store.RFPTimeline(c, c.Param("id"), c.Param("rfpId"))
+	if err != nil {
+		s.internalError(c, "rfp timeline", err)
+		return
+	}
+	r, err := s.opts.Store.GetRFP(c, c.Param("id"), c.Param("rfpId"))
+	switch {
+	case errors.Is(err, store.ErrNotFound) && len(timeline) > 0:
+		c.JSON(http.StatusOK, gin.H{"rfp": gin.H{"rfpId": c.Param("rfpId"), "pending": true,
+			"workflowId": workflows.RFPWorkflowID(c.Param("id"), c.Param("rfpId"))}, "timeline": timeline})
+	case errors.Is(err, store.ErrNotFound):
+		abort(c, http.StatusNotFound, "no rfp "+c.Param("rfpId")+" in this integration")
+	case err != nil:
+		s.internalError(c, "get rfp", err)
+	default:
+		c.JSON(http.StatusOK, gin.H{"rfp": toRFPJSON(r), "timeline": timeline})
+	}
+}
+
+// refreshRFP answers POST …/rfps/{rfpId}/refresh: the RFP's workflow pulls
+// it again (started if it had ended).
+func (s *Server) refreshRFP(c *gin.Context) {
+	if _, ok := s.loadPNS(c); !ok {
+		return
+	}
+	if err := s.signalRFP(c, c.Param("id"), c.Param("rfpId"), workflows.RFPNotice{Type: "REFRESH"}); err != nil {
+		c.Header("Retry-After", "10")
+		abort(c, http.StatusServiceUnavailable, "the workflow engine is unreachable; retry later")
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"status": "refreshing", "workflowId": workflows.RFPWorkflowID(c.Param("id"), c.Param("rfpId"))})
+}
