@@ -38,6 +38,12 @@ type CheckInAPI interface {
 	CheckedIn(ctx context.Context, eventID string, attendeeIDs []string) (map[string]bool, error)
 	// SessionCheckIn checks up to MaxCheckInsPerCall attendees in to a session.
 	SessionCheckIn(ctx context.Context, sessionID string, items []CheckIn) ([]CheckInOutcome, error)
+	// SessionCheckedIn reports which of the attendees Cvent has checked in
+	// to the session.
+	SessionCheckedIn(ctx context.Context, sessionID string, attendeeIDs []string) (map[string]bool, error)
+	// CallTimeout is the client's limit on one call (0: none): a call's
+	// lease is derived from it.
+	CallTimeout() time.Duration
 }
 
 // CventAccounts gives the Cvent API of an integration's account.
@@ -107,8 +113,10 @@ type WriteBackResult struct {
 const ErrTypeNotConfigured = "NotConfigured"
 
 // WriteBackDue checks due attendees in to Cvent in batches of 100, exactly
-// once each: attendees are claimed in PostgreSQL before the call, and a claim
-// left by a crashed run is settled by asking Cvent before anything is re-sent.
+// once each (see writeback.go): attendees are claimed in PostgreSQL for this
+// attempt before the call, the attempt heartbeats while Cvent answers, and
+// claims left by an attempt that died or lost its answer are taken over and
+// settled by asking Cvent before anything is sent again.
 func (p *Participation) WriteBackDue(ctx context.Context, in *WriteBackInput) (*WriteBackResult, error) {
 	integ, err := p.Store.GetIntegration(ctx, in.IntegrationID)
 	if err != nil {
@@ -122,8 +130,10 @@ func (p *Participation) WriteBackDue(ctx context.Context, in *WriteBackInput) (*
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotConfigured, err)
 	}
+	w := &writeBack{p: p, integrationID: integ.ID, owner: fenceToken(ctx), api: api, eventID: eventID,
+		device: cfg.Device, timeout: callTimeout(ctx, api.CallTimeout())}
 	res := &WriteBackResult{}
-	if err := p.settleInFlight(ctx, integ.ID, api, eventID, res); err != nil {
+	if err := w.settleInFlight(ctx, res); err != nil {
 		return res, err
 	}
 	budget := p.MaxCallsPerRun
@@ -148,21 +158,28 @@ func (p *Participation) WriteBackDue(ctx context.Context, in *WriteBackInput) (*
 			res.NextDue = sum.OldestDue.Add(linger)
 			return res, nil
 		}
-		batchID := fmt.Sprintf("%s/%d", activity.GetInfo(ctx).ActivityID, res.Calls)
-		claimed, err := p.Store.ClaimDue(ctx, integ.ID, batchID, p.now(), MaxCheckInsPerCall)
+		claimed, err := p.Store.ClaimDue(ctx, integ.ID, w.owner, p.now(), w.leaseUntil(), MaxCheckInsPerCall)
 		if err != nil {
 			return res, err
 		}
 		if len(claimed) == 0 {
 			break
 		}
-		if err := p.send(ctx, integ.ID, api, eventID, cfg.Device, claimed, res); err != nil {
+		if err := w.send(ctx, claimed, res); err != nil {
 			return res, err
 		}
-		activity.RecordHeartbeat(ctx, res.Calls)
+		heartbeat(ctx, res.Calls)
+		if !res.ParkedUntil.IsZero() {
+			return res, nil
+		}
 	}
-	if cfg.SessionMinutes > 0 {
-		if err := p.writeSessions(ctx, integ.ID, api, cfg.Device, res); err != nil {
+	// Session check-ins left in flight are settled even when session
+	// tracking was turned off since: they may have reached Cvent.
+	if err := w.settleSessions(ctx, res); err != nil {
+		return res, err
+	}
+	if cfg.SessionMinutes > 0 && res.ParkedUntil.IsZero() {
+		if err := w.writeSessions(ctx, res); err != nil {
 			return res, err
 		}
 	}
@@ -174,61 +191,56 @@ func (p *Participation) WriteBackDue(ctx context.Context, in *WriteBackInput) (*
 	return res, nil
 }
 
-// writeSessions checks attendees in to the sessions they watched long
-// enough, a session at a time, 100 attendees per call.
-func (p *Participation) writeSessions(ctx context.Context, integrationID string, api CheckInAPI, device string, res *WriteBackResult) error {
-	for i := 0; i < 20; i++ {
-		batchID := fmt.Sprintf("%s/s%d", activity.GetInfo(ctx).ActivityID, i)
-		claimed, err := p.Store.ClaimDueSessions(ctx, integrationID, batchID, p.now(), MaxCheckInsPerCall)
-		if err != nil || len(claimed) == 0 {
-			return err
-		}
-		items := make([]CheckIn, len(claimed))
-		for j, c := range claimed {
-			items[j] = CheckIn{AttendeeID: c.InviteeID, At: c.DueAt.Time, Device: device}
-		}
-		res.Calls++
-		outcomes, err := api.SessionCheckIn(ctx, claimed[0].SessionID, items)
-		if err != nil {
-			kind, wait := p.Classify(err, int(activity.GetInfo(ctx).Attempt))
-			if kind == ErrorRateLimited || kind == ErrorDailyLimit {
-				return temporal.NewApplicationErrorWithOptions("Cvent rate limit: "+err.Error(), "CventTooManyRequests",
-					temporal.ApplicationErrorOptions{NextRetryDelay: min(wait, time.Hour), Cause: err})
-			}
-			return fmt.Errorf("session check-in: %w", err)
-		}
-		ids := make([]string, len(claimed))
-		for j, c := range claimed {
-			ids[j] = c.InviteeID
-		}
-		records, written, _ := outcomeRecords(ids, outcomes)
-		res.SessionWritten += written
-		if err := p.Store.RecordSessionOutcomes(context.WithoutCancel(ctx), integrationID, claimed[0].SessionID, records); err != nil {
-			return err
-		}
+// writeBack is one attempt of WriteBackDue.
+type writeBack struct {
+	p             *Participation
+	integrationID string
+	owner         string // this attempt's fence token
+	api           CheckInAPI
+	eventID       string
+	device        string
+	timeout       time.Duration // for one Cvent call
+}
+
+// leaseUntil is the lease of a claim made now: the call cannot act after it.
+func (w *writeBack) leaseUntil() time.Time { return time.Now().Add(w.timeout + leaseMargin) }
+
+// send checks one claimed batch in to the event.
+func (w *writeBack) send(ctx context.Context, claimed []store.Participation, res *WriteBackResult) error {
+	items := make([]CheckIn, len(claimed))
+	ids := make([]string, len(claimed))
+	for i, c := range claimed {
+		items[i] = CheckIn{AttendeeID: c.InviteeID, At: c.DueAt.Time, Device: w.device}
+		ids[i] = c.InviteeID
 	}
+	res.Calls++
+	outcomes, err := waitingCall(ctx, w.timeout, "event check-in", func(cctx context.Context) ([]CheckInOutcome, error) {
+		return w.api.CheckIn(cctx, w.eventID, items)
+	})
+	if err != nil {
+		return w.callFailed(ctx, ids, err, res, func(records []store.WriteOutcome) (int, error) {
+			return w.p.Store.RecordWriteOutcomes(context.WithoutCancel(ctx), w.integrationID, w.owner, records)
+		}, func(at time.Time) error {
+			return w.p.Store.EndLease(context.WithoutCancel(ctx), w.integrationID, w.owner, ids, at)
+		})
+	}
+	records, written, failed := outcomeRecords(ids, outcomes)
+	n, err := w.p.Store.RecordWriteOutcomes(context.WithoutCancel(ctx), w.integrationID, w.owner, records)
+	if err != nil {
+		return err
+	}
+	w.fencedOut(len(records)-n, "event check-in")
+	res.Written += written
+	res.Failed += failed
 	return nil
 }
 
-func (p *Participation) send(ctx context.Context, integrationID string, api CheckInAPI, eventID, device string,
-	claimed []store.Participation, res *WriteBackResult) error {
-	items := make([]CheckIn, len(claimed))
-	for i, c := range claimed {
-		items[i] = CheckIn{AttendeeID: c.InviteeID, At: c.DueAt.Time, Device: device}
+// fencedOut logs outcomes a later attempt's take-over kept out.
+func (w *writeBack) fencedOut(n int, what string) {
+	if n > 0 {
+		w.p.logger().Warn("a later attempt owns these check-ins now; it settles them from Cvent's state",
+			"integrationId", w.integrationID, "kind", what, "attendees", n, "attempt", w.owner)
 	}
-	res.Calls++
-	outcomes, err := api.CheckIn(ctx, eventID, items)
-	if err != nil {
-		return p.callFailed(ctx, integrationID, claimed, err, res)
-	}
-	ids := make([]string, len(claimed))
-	for i, c := range claimed {
-		ids[i] = c.InviteeID
-	}
-	records, written, failed := outcomeRecords(ids, outcomes)
-	res.Written += written
-	res.Failed += failed
-	return p.Store.RecordWriteOutcomes(context.WithoutCancel(ctx), integrationID, records)
 }
 
 // outcomeRecords turns Cvent's per-item answers into what is stored for
@@ -255,77 +267,216 @@ func outcomeRecords(inviteeIDs []string, outcomes []CheckInOutcome) (records []s
 	return records, written, failed
 }
 
-// callFailed decides what a failed call means for the attendees it carried.
-func (p *Participation) callFailed(ctx context.Context, integrationID string, claimed []store.Participation, callErr error, res *WriteBackResult) error {
-	kind, wait := p.Classify(callErr, int(activity.GetInfo(ctx).Attempt))
+// callFailed decides what a failed check-in call means for the attendees it
+// carried: record stores outcomes (fenced by the claim), endLease marks the
+// call as over when its outcome is unknown.
+func (w *writeBack) callFailed(ctx context.Context, ids []string, callErr error, res *WriteBackResult,
+	record func([]store.WriteOutcome) (int, error), endLease func(time.Time) error) error {
+	kind, wait := w.p.Classify(callErr, attemptOf(ctx))
 	records := func(status, msg string) []store.WriteOutcome {
-		out := make([]store.WriteOutcome, len(claimed))
-		for i, c := range claimed {
-			out[i] = store.WriteOutcome{InviteeID: c.InviteeID, Status: status, Error: msg}
+		out := make([]store.WriteOutcome, len(ids))
+		for i, id := range ids {
+			out[i] = store.WriteOutcome{InviteeID: id, Status: status, Error: msg}
 		}
 		return out
 	}
 	switch kind {
 	case ErrorRateLimited:
 		// Cvent did nothing: release the claim and let Temporal retry after the delay.
-		if err := p.Store.RecordWriteOutcomes(context.WithoutCancel(ctx), integrationID, records(store.ParticipationPending, callErr.Error())); err != nil {
+		if _, err := record(records(store.ParticipationPending, callErr.Error())); err != nil {
 			return err
 		}
 		return temporal.NewApplicationErrorWithOptions("Cvent rate limit: "+callErr.Error(), "CventTooManyRequests",
 			temporal.ApplicationErrorOptions{NextRetryDelay: wait, Cause: callErr})
 	case ErrorDailyLimit:
-		until := p.now().Add(wait)
+		until := w.p.now().Add(wait)
 		msg := fmt.Sprintf("Cvent daily API limit reached; parked until %s", until.UTC().Format(time.RFC3339))
-		if err := p.Store.RecordWriteOutcomes(context.WithoutCancel(ctx), integrationID, records(store.ParticipationPending, msg)); err != nil {
+		if _, err := record(records(store.ParticipationPending, msg)); err != nil {
 			return err
 		}
-		p.logger().Warn(msg, "integrationId", integrationID)
+		w.p.logger().Warn(msg, "integrationId", w.integrationID)
 		res.ParkedUntil = until
 		return nil
 	case ErrorPermanent:
-		res.Failed += len(claimed)
-		return p.Store.RecordWriteOutcomes(context.WithoutCancel(ctx), integrationID, records(store.ParticipationFailed, callErr.Error()))
+		n, err := record(records(store.ParticipationFailed, callErr.Error()))
+		res.Failed += n
+		return err
 	default:
-		// Unknown outcome (timeout, 5xx): keep the claim; the retry asks Cvent
-		// which of them it has before sending anything again.
-		return fmt.Errorf("check-in call: %w", callErr)
+		// Unknown outcome (no answer, a 5xx): Cvent may have acted. Keep the
+		// claim; the call is over on our side, so the lease ends after the
+		// margin, and the next attempt asks Cvent which of them it has then
+		// and sends only the rest.
+		if err := endLease(time.Now().Add(leaseMargin)); err != nil {
+			return err
+		}
+		return fmt.Errorf("check-in call (outcome unknown; the retry asks Cvent before sending again): %w", callErr)
 	}
 }
 
-// settleInFlight resolves claims left by a run that died mid-call.
-func (p *Participation) settleInFlight(ctx context.Context, integrationID string, api CheckInAPI, eventID string, res *WriteBackResult) error {
-	for {
-		inflight, err := p.Store.InFlight(ctx, integrationID, MaxCheckInsPerCall)
-		if err != nil || len(inflight) == 0 {
+// settleInFlight takes over event check-ins left in flight by other
+// attempts, waits until their calls cannot act any more, and records what
+// Cvent has; the others go back to pending and are sent again.
+func (w *writeBack) settleInFlight(ctx context.Context, res *WriteBackResult) error {
+	for range 1000 {
+		taken, err := w.p.Store.TakeOverInFlight(ctx, w.integrationID, w.owner, MaxCheckInsPerCall)
+		if err != nil || len(taken) == 0 {
 			return err
 		}
-		ids := make([]string, len(inflight))
-		for i, f := range inflight {
+		ids := make([]string, len(taken))
+		var lease time.Time
+		for i, f := range taken {
 			ids[i] = f.InviteeID
-		}
-		done, err := api.CheckedIn(ctx, eventID, ids)
-		if err != nil {
-			kind, wait := p.Classify(err, int(activity.GetInfo(ctx).Attempt))
-			if kind == ErrorRateLimited {
-				return temporal.NewApplicationErrorWithOptions("Cvent rate limit: "+err.Error(), "CventTooManyRequests",
-					temporal.ApplicationErrorOptions{NextRetryDelay: wait, Cause: err})
+			if f.LeaseUntil.Valid && f.LeaseUntil.Time.After(lease) {
+				lease = f.LeaseUntil.Time
 			}
-			return fmt.Errorf("ask Cvent about in-flight check-ins: %w", err)
 		}
-		records := make([]store.WriteOutcome, len(inflight))
-		for i, f := range inflight {
-			if done[f.InviteeID] {
-				records[i] = store.WriteOutcome{InviteeID: f.InviteeID, Status: store.ParticipationWritten}
+		if err := w.waitForLease(ctx, lease, len(ids), "event check-ins"); err != nil {
+			return err
+		}
+		done, err := waitingCall(ctx, w.timeout, "which attendees are checked in", func(cctx context.Context) (map[string]bool, error) {
+			return w.api.CheckedIn(cctx, w.eventID, ids)
+		})
+		if err != nil {
+			return w.settleFailed(ctx, err, "ask Cvent about in-flight check-ins")
+		}
+		records := settledRecords(ids, done)
+		n, err := w.p.Store.RecordWriteOutcomes(ctx, w.integrationID, w.owner, records)
+		if err != nil {
+			return err
+		}
+		w.fencedOut(len(records)-n, "event check-in")
+		for _, r := range records {
+			if r.Status == store.ParticipationWritten {
 				res.Recovered++
 				res.Written++
-			} else {
-				records[i] = store.WriteOutcome{InviteeID: f.InviteeID, Status: store.ParticipationPending}
 			}
 		}
-		if err := p.Store.RecordWriteOutcomes(ctx, integrationID, records); err != nil {
-			return err
+	}
+	return nil
+}
+
+// waitForLease waits until a taken-over claim's call can no longer act.
+func (w *writeBack) waitForLease(ctx context.Context, lease time.Time, n int, what string) error {
+	if d := time.Until(lease); d > 0 {
+		w.p.logger().Info("waiting for a replaced attempt's Cvent call to end before settling its check-ins",
+			"integrationId", w.integrationID, "kind", what, "attendees", n, "wait", d.Round(time.Millisecond))
+	}
+	return waitUntil(ctx, lease, "waiting for the lease of "+what+" in flight")
+}
+
+// settleFailed turns a failed "what does Cvent have" question into the
+// activity's error; the claims stay for the next attempt.
+func (w *writeBack) settleFailed(ctx context.Context, err error, what string) error {
+	kind, wait := w.p.Classify(err, attemptOf(ctx))
+	if kind == ErrorRateLimited || kind == ErrorDailyLimit {
+		return temporal.NewApplicationErrorWithOptions("Cvent rate limit: "+err.Error(), "CventTooManyRequests",
+			temporal.ApplicationErrorOptions{NextRetryDelay: min(wait, time.Hour), Cause: err})
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// settledRecords: what Cvent has is written; the rest goes back to pending.
+func settledRecords(ids []string, done map[string]bool) []store.WriteOutcome {
+	records := make([]store.WriteOutcome, len(ids))
+	for i, id := range ids {
+		if done[strings.ToLower(id)] {
+			records[i] = store.WriteOutcome{InviteeID: id, Status: store.ParticipationWritten}
+		} else {
+			records[i] = store.WriteOutcome{InviteeID: id, Status: store.ParticipationPending}
 		}
 	}
+	return records
+}
+
+// settleSessions is settleInFlight for session check-ins, a session at a time.
+func (w *writeBack) settleSessions(ctx context.Context, res *WriteBackResult) error {
+	for range 1000 {
+		taken, err := w.p.Store.TakeOverSessionsInFlight(ctx, w.integrationID, w.owner, MaxCheckInsPerCall)
+		if err != nil || len(taken) == 0 {
+			return err
+		}
+		session := taken[0].SessionID
+		ids := make([]string, len(taken))
+		var lease time.Time
+		for i, f := range taken {
+			ids[i] = f.InviteeID
+			if f.LeaseUntil.Valid && f.LeaseUntil.Time.After(lease) {
+				lease = f.LeaseUntil.Time
+			}
+		}
+		if err := w.waitForLease(ctx, lease, len(ids), "session check-ins"); err != nil {
+			return err
+		}
+		done, err := waitingCall(ctx, w.timeout, "session attendance", func(cctx context.Context) (map[string]bool, error) {
+			return w.api.SessionCheckedIn(cctx, session, ids)
+		})
+		if err != nil {
+			return w.settleFailed(ctx, err, "ask Cvent about in-flight session check-ins")
+		}
+		records := settledRecords(ids, done)
+		n, err := w.p.Store.RecordSessionOutcomes(ctx, w.integrationID, session, w.owner, records)
+		if err != nil {
+			return err
+		}
+		w.fencedOut(len(records)-n, "session check-in")
+		for _, r := range records {
+			if r.Status == store.ParticipationWritten {
+				res.Recovered++
+				res.SessionWritten++
+			}
+		}
+	}
+	return nil
+}
+
+// writeSessions checks attendees in to the sessions they watched long
+// enough, a session at a time, 100 attendees per call, claimed and settled
+// like event check-ins.
+func (w *writeBack) writeSessions(ctx context.Context, res *WriteBackResult) error {
+	for range 20 {
+		claimed, err := w.p.Store.ClaimDueSessions(ctx, w.integrationID, w.owner, w.p.now(), w.leaseUntil(), MaxCheckInsPerCall)
+		if err != nil || len(claimed) == 0 {
+			return err
+		}
+		session := claimed[0].SessionID
+		items := make([]CheckIn, len(claimed))
+		ids := make([]string, len(claimed))
+		for j, c := range claimed {
+			items[j] = CheckIn{AttendeeID: c.InviteeID, At: c.DueAt.Time, Device: w.device}
+			ids[j] = c.InviteeID
+		}
+		res.Calls++
+		outcomes, err := waitingCall(ctx, w.timeout, "session check-in", func(cctx context.Context) ([]CheckInOutcome, error) {
+			return w.api.SessionCheckIn(cctx, session, items)
+		})
+		if err != nil {
+			err = w.callFailed(ctx, ids, err, res, func(records []store.WriteOutcome) (int, error) {
+				return w.p.Store.RecordSessionOutcomes(context.WithoutCancel(ctx), w.integrationID, session, w.owner, records)
+			}, func(at time.Time) error {
+				return w.p.Store.EndSessionLease(context.WithoutCancel(ctx), w.integrationID, session, w.owner, ids, at)
+			})
+			if err != nil || !res.ParkedUntil.IsZero() {
+				return err
+			}
+			continue
+		}
+		records, written, _ := outcomeRecords(ids, outcomes)
+		n, err := w.p.Store.RecordSessionOutcomes(context.WithoutCancel(ctx), w.integrationID, session, w.owner, records)
+		if err != nil {
+			return err
+		}
+		w.fencedOut(len(records)-n, "session check-in")
+		res.SessionWritten += written
+		heartbeat(ctx, res.Calls)
+	}
+	return nil
+}
+
+func attemptOf(ctx context.Context) int {
+	if !activity.IsActivity(ctx) {
+		return 1
+	}
+	return int(activity.GetInfo(ctx).Attempt)
 }
 
 func (p *Participation) now() time.Time {

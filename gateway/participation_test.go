@@ -29,6 +29,13 @@ func (s *cventStack) simBase() string { return s.simURL + "/ea" }
 // newCventStack builds the stack; with noSync the directory starts empty.
 func newCventStack(t *testing.T, simCfg simulator.Config, sections string, noSync ...bool) *cventStack {
 	t.Helper()
+	return newCventStackWith(t, simCfg, sections, stackOptions{}, len(noSync) == 0)
+}
+
+// newCventStackWith is newCventStack with stack options; sync fills the
+// directory from the simulated account.
+func newCventStackWith(t *testing.T, simCfg simulator.Config, sections string, opts stackOptions, sync bool) *cventStack {
+	t.Helper()
 	if simCfg.OpenAPISpecPath == "-" {
 		// Checking a 50,000-attendee walk against the spec would measure kin-openapi, not us.
 		simCfg.OpenAPISpecPath = ""
@@ -43,12 +50,12 @@ func newCventStack(t *testing.T, simCfg simulator.Config, sections string, noSyn
 			t.Errorf("%d OpenAPI violations, first: %s", len(v), v[0])
 		}
 	})
-	s := newStack(t, stackOptions{})
+	s := newStack(t, opts)
 	id, secret := sim.Credentials()
 	body := fmt.Sprintf(`{"name":"sim","cventEventId":%q,"cvent":{"clientId":%q,"clientSecret":%q,"baseUrl":%q}%s}`,
 		sim.EventID(), id, secret, simSrv.URL+"/ea", sections)
 	in := s.createIntegration(body)
-	if simCfg.Attendees > 0 && len(noSync) == 0 {
+	if simCfg.Attendees > 0 && sync {
 		sent := sim.SendManualSync(context.Background(), simulator.Target{URL: s.hookURL(in), Token: in.WebhookToken})
 		if sent.Err != nil || sent.Status != http.StatusOK {
 			t.Fatalf("manual sync: %+v", sent)

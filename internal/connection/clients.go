@@ -184,6 +184,28 @@ func (a checkInAPI) CheckedIn(ctx context.Context, _ string, attendeeIDs []strin
 	return out, nil
 }
 
+// SessionCheckedIn reads the session's attendance: which of the attendees
+// Cvent has checked in to it.
+func (a checkInAPI) SessionCheckedIn(ctx context.Context, sessionID string, attendeeIDs []string) (map[string]bool, error) {
+	want := make(map[string]bool, len(attendeeIDs))
+	for _, id := range attendeeIDs {
+		want[strings.ToLower(id)] = true
+	}
+	out := map[string]bool{}
+	for at, err := range a.c.SessionAttendance(sessionID).All(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		if id := strings.ToLower(at.Attendee.ID); want[id] && !at.Deleted {
+			out[id] = true
+		}
+	}
+	return out, nil
+}
+
+// CallTimeout is the client's limit on one call.
+func (a checkInAPI) CallTimeout() time.Duration { return a.c.Timeout() }
+
 type contactAPI struct{ c *cvent.Client }
 
 func (a contactAPI) PatchContact(ctx context.Context, contactID string, fields map[string]string) error {

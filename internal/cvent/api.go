@@ -225,9 +225,28 @@ func (c *Client) DeleteCheckIn(ctx context.Context, eventID, attendeeID string) 
 
 // SessionCheckIn checks up to 100 attendees in to a session.
 func (c *Client) SessionCheckIn(ctx context.Context, sessionID string, items []CheckIn) ([]ItemResult, error) {
+	if len(items) > MaxCheckIns {
+		return nil, fmt.Errorf("cvent: %d session check-ins in one call; Cvent takes at most %d", len(items), MaxCheckIns)
+	}
 	var out []ItemResult
 	_, err := c.do(ctx, "POST", "/sessions/"+url.PathEscape(sessionID)+"/check-in", nil, items, &out)
 	return out, err
+}
+
+// Attendance is an attendee's check-in to a session.
+type Attendance struct {
+	Session  Lookup `json:"session"`
+	Attendee Lookup `json:"attendee"`
+	CheckIn  string `json:"checkIn,omitempty"`
+	Deleted  bool   `json:"deleted,omitempty"`
+}
+
+// SessionAttendance lists the check-ins of one session (GET
+// /sessions/attendance filtered by session.id): what Cvent has, to settle a
+// session check-in whose answer was lost.
+func (c *Client) SessionAttendance(sessionID string) *Pager[Attendance] {
+	q := url.Values{"filter": {fmt.Sprintf("session.id eq '%s'", strings.ToLower(sessionID))}, "limit": {"200"}}
+	return newPager[Attendance](c, "/sessions/attendance", q, "")
 }
 
 // RegistrationTypes lists an event's registration types.

@@ -119,6 +119,12 @@ func New(cfg Config) (*Client, error) {
 	return &Client{cfg: cfg, base: strings.TrimRight(base, "/"), http: cfg.HTTPClient, log: cfg.Logger}, nil
 }
 
+// Timeout is the longest one call may take (the HTTP client's timeout; 0
+// means none). A write whose answer did not come within it has an unknown
+// outcome: callers that settle such writes by asking Cvent wait at least
+// this long after the call began, so the call cannot act after they asked.
+func (c *Client) Timeout() time.Duration { return c.http.Timeout }
+
 // ClientID is the account's client id (the rate-limit key).
 func (c *Client) ClientID() string { return c.cfg.ClientID }
 

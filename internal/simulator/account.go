@@ -105,9 +105,10 @@ type Simulator struct {
 	secrets      map[string]string // client id → secret
 	stormUntil   time.Time         // 429 "Too Many Requests" to every call until then
 	pages        map[string]pageCursor
-	checkIns     map[string]int // attendee id → times checked in
-	sessionCheck map[string]int // "session/attendee" → times
-	contactPatch map[string]int // contact id → PATCH calls
+	effects      map[string]map[string]int // endpoint → attendee, "session/attendee" or contact → changes made
+	attendance   map[string]time.Time      // "session/attendee" → session check-in time
+	aeCalls      map[string]int            // endpoint → calls that acted since SetFaults (after-effect numbering)
+	aeStats      map[string]*AfterEffectStats
 	calls        map[string]int // "METHOD /path-pattern" → calls
 	counters     counters
 	limits       map[string]*limiter // client id → its tier's limits
@@ -147,8 +148,8 @@ func New(cfg Config) *Simulator {
 	s := &Simulator{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		attendees: map[string]*Attendee{}, contacts: map[string]map[string]any{}, tokens: map[string]issued{},
 		secrets: map[string]string{}, limits: map[string]*limiter{},
-		pages: map[string]pageCursor{}, checkIns: map[string]int{}, sessionCheck: map[string]int{},
-		contactPatch: map[string]int{}, calls: map[string]int{}}
+		pages: map[string]pageCursor{}, effects: map[string]map[string]int{}, attendance: map[string]time.Time{},
+		aeCalls: map[string]int{}, aeStats: map[string]*AfterEffectStats{}, calls: map[string]int{}}
 	if s.cfg.ClientID == "" {
 		s.cfg.ClientID, s.cfg.ClientSecret = s.uuid(), s.uuid()
 	}
@@ -368,38 +369,17 @@ func (s *Simulator) Contact(id string) map[string]any {
 	return out
 }
 
-// CheckIns returns how many times each attendee was checked in.
-func (s *Simulator) CheckIns() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.checkIns))
-	for k, v := range s.checkIns {
-		out[k] = v
-	}
-	return out
-}
+// CheckIns returns how many times each attendee was checked in (the
+// effects of EndpointEventCheckIn).
+func (s *Simulator) CheckIns() map[string]int { return s.Effects(EndpointEventCheckIn) }
 
-// SessionCheckIns returns how many times each "session/attendee" pair was checked in.
-func (s *Simulator) SessionCheckIns() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.sessionCheck))
-	for k, v := range s.sessionCheck {
-		out[k] = v
-	}
-	return out
-}
+// SessionCheckIns returns how many times each "session/attendee" pair was
+// checked in (the effects of EndpointSessionCheckIn).
+func (s *Simulator) SessionCheckIns() map[string]int { return s.Effects(EndpointSessionCheckIn) }
 
-// ContactPatches returns how many PATCH calls each contact received.
-func (s *Simulator) ContactPatches() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range s.contactPatch {
-		out[k] = v
-	}
-	return out
-}
+// ContactPatches returns how many PATCH calls changed each contact (the
+// effects of EndpointContactPatch).
+func (s *Simulator) ContactPatches() map[string]int { return s.Effects(EndpointContactPatch) }
 
 // Calls returns the count of calls per endpoint ("POST /events/{id}/check-in").
 func (s *Simulator) Calls() map[string]int {

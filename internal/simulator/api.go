@@ -36,6 +36,7 @@ func (s *Simulator) Handler() http.Handler {
 	api("POST /ea/events/{id}/check-in", s.checkIn)
 	api("DELETE /ea/events/{id}/check-in/{attendeeId}", s.deleteCheckIn)
 	api("POST /ea/sessions/{id}/check-in", s.sessionCheckIn)
+	api("GET /ea/sessions/attendance", s.attendanceList)
 	api("GET /ea/events/{id}/registration-types", s.registrationTypes)
 	api("GET /ea/custom-fields", s.customFieldList)
 	api("GET /ea/event-questions", s.questionList)
@@ -56,7 +57,12 @@ func (s *Simulator) Handler() http.Handler {
 			h = s.validate(mux)
 		}
 	}
-	return h
+	// After-effect faults act on the answer the endpoint (and the spec
+	// check) gave, so they wrap everything else.
+	root := http.NewServeMux()
+	root.Handle("/", s.afterEffects(mux, h))
+	root.Handle("/_sim/", s.control())
+	return root
 }
 
 // cventError writes Cvent's error body.
@@ -423,7 +429,7 @@ func (s *Simulator) patchContact(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	c, ok := s.contacts[id]
 	if ok {
-		s.contactPatch[id]++
+		s.effect(EndpointContactPatch, id)
 		for k, v := range fields {
 			if k != "id" {
 				c[k] = v
@@ -481,7 +487,7 @@ func (s *Simulator) checkIn(w http.ResponseWriter, r *http.Request) {
 			out[i] = itemError(400, "checkIn must be a date-time", it.ID)
 		default:
 			a.CheckedIn, a.CheckInAt, a.LastModified = true, at, s.cfg.Now()
-			s.checkIns[a.ID]++
+			s.effect(EndpointEventCheckIn, a.ID)
 			out[i] = map[string]any{"status": 200, "data": map[string]any{"id": a.ID}}
 		}
 	}
@@ -524,11 +530,60 @@ func (s *Simulator) sessionCheckIn(w http.ResponseWriter, r *http.Request) {
 			out[i] = itemError(404, "Attendee not found", it.ID)
 			continue
 		}
-		s.sessionCheck[session+"/"+strings.ToLower(it.ID)]++
+		key := session + "/" + strings.ToLower(it.ID)
+		s.effect(EndpointSessionCheckIn, key)
+		if at, err := time.Parse(time.RFC3339Nano, it.CheckIn); err == nil {
+			s.attendance[key] = at
+		}
 		out[i] = map[string]any{"status": 200, "data": map[string]any{"id": strings.ToLower(it.ID)}}
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusMultiStatus, out)
+}
+
+// attendanceList is GET /sessions/attendance: one record per session
+// check-in, filterable by session.id, attendee.id and event.id.
+func (s *Simulator) attendanceList(w http.ResponseWriter, r *http.Request) {
+	limit, token, filterText, _, bad := listParams(r)
+	if bad != "" {
+		cventError(w, http.StatusBadRequest, bad, "")
+		return
+	}
+	f := parseFilter(filterText)
+	if f.invalid != "" {
+		cventError(w, http.StatusBadRequest, "Unsupported filter: "+f.invalid, "filter")
+		return
+	}
+	s.mu.Lock()
+	keys := make([]string, 0, len(s.attendance))
+	for k := range s.attendance {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var items []any
+	for _, k := range keys {
+		session, attendee, _ := strings.Cut(k, "/")
+		get := func(field string) (string, bool) {
+			switch field {
+			case "session.id":
+				return session, true
+			case "attendee.id":
+				return attendee, true
+			case "event.id":
+				return s.event.ID, true
+			case "id":
+				return session + "::" + attendee, true
+			}
+			return "", false
+		}
+		if f.match(get) {
+			items = append(items, map[string]any{"id": session + "::" + attendee, "session": map[string]any{"id": session},
+				"event": map[string]any{"id": s.event.ID}, "attendee": map[string]any{"id": attendee},
+				"deleted": false, "checkIn": s.attendance[k].UTC().Format(time.RFC3339)})
+		}
+	}
+	s.mu.Unlock()
+	s.page(w, r, "attendance?"+filterText, limit, token, items)
 }
 
 func (s *Simulator) simpleList(w http.ResponseWriter, r *http.Request, key string, items []any) {

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"slices"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -64,12 +65,24 @@ type Faults struct {
 	// guest and list answers lack the required paging object, to prove
 	// the OpenAPI check catches a wrong shape.
 	BreakResponses bool
+	// AfterEffects make chosen calls of an endpoint act and then fail:
+	// drop the connection, answer late, or answer 500 (see AfterEffect).
+	AfterEffects []AfterEffect
 }
 
-// SetFaults replaces the injected faults.
+// SetFaults replaces the injected faults. After-effect call numbers start
+// again from 1. It panics on an after-effect rule that does not make sense
+// (ParseAfterEffect and the control endpoint check rules first).
 func (s *Simulator) SetFaults(f Faults) {
+	f.AfterEffects = slices.Clone(f.AfterEffects)
+	for i := range f.AfterEffects {
+		if err := f.AfterEffects[i].normalize(); err != nil {
+			panic(err)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	clear(s.aeCalls)
 	if f.ExpireTokens {
 		s.tokens = map[string]issued{}
 		f.ExpireTokens = false

@@ -36,10 +36,13 @@ type Participation struct {
 	LastError      string         `db:"last_error"`
 	UpdatedAt      time.Time      `db:"updated_at"`
 	SessionID      sql.NullString `db:"session_id"` // set for session participation rows only
+	// LeaseUntil is when the owning attempt's Cvent call can no longer act
+	// (rows in 'sending' only; read by the claim and take-over queries).
+	LeaseUntil sql.NullTime `db:"lease_until"`
 }
 
 const participationColumns = `integration_id, invitee_id, first_login_at, last_seen_at, watched_seconds, due_at,
-	status, batch_id, attempts, written_at, last_error, updated_at`
+	status, batch_id, attempts, written_at, last_error, updated_at, lease_until`
 
 // ResolveAttendees maps invitee ids and emails (lower-cased) to invitee ids
 // of the integration's attendees.
@@ -163,34 +166,60 @@ func (s *Store) RecordActivity(ctx context.Context, integrationID string, cfg *p
 	return out, err
 }
 
-// ClaimDue marks up to limit due, pending attendees as being sent in batch
-// batchID and returns them. Claiming before calling Cvent is what lets a
-// retried write-back know which attendees may already have reached Cvent.
-func (s *Store) ClaimDue(ctx context.Context, integrationID, batchID string, now time.Time, limit int) ([]Participation, error) {
+// A claim's fence: batch_id names the write-back attempt that owns an
+// attendee in 'sending', lease_until is when that attempt's Cvent call can no
+// longer act. Every outcome is recorded only by the claim's owner, so a call
+// whose attempt was replaced cannot overwrite what its successor settled.
+
+// ClaimDue marks up to limit due, pending attendees as being sent by owner
+// (an attempt's fence token) until leaseUntil and returns them. Claiming
+// before calling Cvent is what lets a later attempt know which attendees may
+// already have reached Cvent.
+func (s *Store) ClaimDue(ctx context.Context, integrationID, owner string, now, leaseUntil time.Time, limit int) ([]Participation, error) {
 	var out []Participation
 	err := s.db.SelectContext(ctx, &out, `
-		UPDATE participation SET status = 'sending', batch_id = $2, attempts = attempts + 1, updated_at = now()
+		UPDATE participation SET status = 'sending', batch_id = $2, lease_until = $5, attempts = attempts + 1, updated_at = now()
 		WHERE (integration_id, invitee_id) IN (
 			SELECT integration_id, invitee_id FROM participation
 			WHERE integration_id = $1 AND status = 'pending' AND due_at <= $3
 			ORDER BY due_at, invitee_id LIMIT $4 FOR UPDATE SKIP LOCKED)
-		RETURNING `+participationColumns, integrationID, batchID, now, limit)
+		RETURNING `+participationColumns, integrationID, owner, now, limit, leaseUntil)
 	if err != nil {
 		return nil, fmt.Errorf("claim due participation: %w", err)
 	}
 	return out, nil
 }
 
-// InFlight returns attendees claimed by a write-back whose outcome was never
-// recorded (the worker died mid-call).
-func (s *Store) InFlight(ctx context.Context, integrationID string, limit int) ([]Participation, error) {
+// TakeOverInFlight moves up to limit attendees left in 'sending' by other
+// attempts (a worker died mid-call, a call's answer was lost) to owner and
+// returns them with the old leases: from now on only owner records their
+// outcome, and it must not ask Cvent about them before their lease_until.
+func (s *Store) TakeOverInFlight(ctx context.Context, integrationID, owner string, limit int) ([]Participation, error) {
 	var out []Participation
-	err := s.db.SelectContext(ctx, &out, `SELECT `+participationColumns+` FROM participation
-		WHERE integration_id = $1 AND status = 'sending' ORDER BY invitee_id LIMIT $2`, integrationID, limit)
+	err := s.db.SelectContext(ctx, &out, `
+		UPDATE participation SET batch_id = $2, updated_at = now()
+		WHERE (integration_id, invitee_id) IN (
+			SELECT integration_id, invitee_id FROM participation
+			WHERE integration_id = $1 AND status = 'sending' AND batch_id <> $2
+			ORDER BY invitee_id LIMIT $3 FOR UPDATE SKIP LOCKED)
+		RETURNING `+participationColumns, integrationID, owner, limit)
 	if err != nil {
-		return nil, fmt.Errorf("list in-flight participation: %w", err)
+		return nil, fmt.Errorf("take over in-flight participation: %w", err)
 	}
 	return out, nil
+}
+
+// EndLease records that owner's call for these attendees is over without a
+// known outcome (no answer, a 5xx): they stay 'sending' for the next attempt
+// to settle from Cvent's state, and it need not wait for the lease.
+func (s *Store) EndLease(ctx context.Context, integrationID, owner string, inviteeIDs []string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE participation SET lease_until = least(lease_until, $4), updated_at = now()
+		WHERE integration_id = $1 AND batch_id = $2 AND status = 'sending' AND invitee_id = ANY($3)`,
+		integrationID, owner, pq.StringArray(inviteeIDs), at)
+	if err != nil {
+		return fmt.Errorf("end participation lease: %w", err)
+	}
+	return nil
 }
 
 // WriteOutcome is Cvent's answer for one attendee.
@@ -202,10 +231,12 @@ type WriteOutcome struct {
 	Error  string
 }
 
-// RecordWriteOutcomes stores Cvent's per-attendee answers.
-func (s *Store) RecordWriteOutcomes(ctx context.Context, integrationID string, outcomes []WriteOutcome) error {
+// RecordWriteOutcomes stores Cvent's per-attendee answers for attendees
+// owner has claimed. An attendee another attempt has taken over is left as
+// it is; recorded counts the attendees changed.
+func (s *Store) RecordWriteOutcomes(ctx context.Context, integrationID, owner string, outcomes []WriteOutcome) (recorded int, err error) {
 	if len(outcomes) == 0 {
-		return nil
+		return 0, nil
 	}
 	ids, statuses, errs := make([]string, len(outcomes)), make([]string, len(outcomes)), make([]string, len(outcomes))
 	for i, o := range outcomes {
@@ -217,12 +248,14 @@ func (s *Store) RecordWriteOutcomes(ctx context.Context, integrationID string, o
 	q := withChangeLog(`
 		WITH u AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS u(invitee, status, err)),
 		old AS (SELECT p.invitee_id, p.status FROM participation p JOIN u ON p.integration_id = $1 AND p.invitee_id = u.invitee
+			WHERE p.status = 'sending' AND p.batch_id = $5
 			FOR UPDATE OF p),
 		up AS (UPDATE participation p SET status = u.status, last_error = u.err, updated_at = now(),
 			written_at = CASE WHEN u.status = 'written' THEN now() ELSE p.written_at END,
-			batch_id = CASE WHEN u.status = 'pending' THEN '' ELSE p.batch_id END
-		FROM u
-		WHERE p.integration_id = $1 AND p.invitee_id = u.invitee AND `+oldFirst+`
+			batch_id = CASE WHEN u.status = 'pending' THEN '' ELSE p.batch_id END,
+			lease_until = NULL
+		FROM u, old
+		WHERE p.integration_id = $1 AND p.invitee_id = u.invitee AND old.invitee_id = p.invitee_id AND `+oldFirst+`
 		RETURNING p.*),
 		ch AS (SELECT up.integration_id, '`+ChangeParticipationWritten+`' AS type, 'participation:' || up.invitee_id AS key,
 			'{}'::jsonb AS changed,
@@ -230,18 +263,24 @@ func (s *Store) RecordWriteOutcomes(ctx context.Context, integrationID string, o
 				'firstLoginAt', up.first_login_at, 'watchedSeconds', up.watched_seconds) AS record,
 			up.invitee_id AS ord
 			FROM up JOIN old ON old.invitee_id = up.invitee_id
-			WHERE up.status = 'written' AND old.status <> 'written')`, "")
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+			WHERE up.status = 'written' AND old.status <> 'written')`, `, (SELECT count(*) FROM up) AS recorded`)
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockChangeLog(ctx, tx, integrationID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, q, integrationID, pq.StringArray(ids), pq.StringArray(statuses), pq.StringArray(errs))
+		var res struct {
+			Appended int64 `db:"appended"`
+			Notified int64 `db:"notified"`
+			Recorded int   `db:"recorded"`
+		}
+		err := tx.GetContext(ctx, &res, q, integrationID, pq.StringArray(ids), pq.StringArray(statuses), pq.StringArray(errs), owner)
+		recorded = res.Recorded
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("record write-back outcomes: %w", err)
+		return 0, fmt.Errorf("record write-back outcomes: %w", err)
 	}
-	return nil
+	return recorded, nil
 }
 
 // ParticipationSummary tells a write-back what is left to do.
@@ -296,7 +335,9 @@ func lower(ids []string) []string {
 // now that are not written yet.
 func (s *Store) IntegrationsWithDueParticipation(ctx context.Context, now time.Time) ([]string, error) {
 	var ids []string
-	err := s.db.SelectContext(ctx, &ids, `SELECT DISTINCT integration_id FROM participation
+	err := s.db.SelectContext(ctx, &ids, `SELECT integration_id FROM participation
+		WHERE status IN ('pending', 'sending') AND due_at <= $1
+		UNION SELECT integration_id FROM session_participation
 		WHERE status IN ('pending', 'sending') AND due_at <= $1`, now)
 	if err != nil {
 		return nil, fmt.Errorf("integrations with due participation: %w", err)
@@ -306,49 +347,110 @@ func (s *Store) IntegrationsWithDueParticipation(ctx context.Context, now time.T
 
 // SessionCheckIn is one attendee due for check-in to one session.
 type SessionCheckIn struct {
-	InviteeID string       `db:"invitee_id"`
-	SessionID string       `db:"session_id"`
-	DueAt     sql.NullTime `db:"due_at"`
+	InviteeID  string       `db:"invitee_id"`
+	SessionID  string       `db:"session_id"`
+	DueAt      sql.NullTime `db:"due_at"`
+	LeaseUntil sql.NullTime `db:"lease_until"`
 }
 
-// ClaimDueSessions claims up to limit due session check-ins of one session
-// (the one with the oldest due attendee), as ClaimDue does for the event.
-// Claims left by a crashed run are included: a session check-in repeated
-// after a crash sets the same state again in Cvent.
-func (s *Store) ClaimDueSessions(ctx context.Context, integrationID, batchID string, now time.Time, limit int) ([]SessionCheckIn, error) {
+// ClaimDueSessions claims up to limit due, pending session check-ins of one
+// session (the one with the oldest due attendee) for owner until
+// leaseUntil, as ClaimDue does for the event. Check-ins left in 'sending' by
+// a crashed or replaced attempt are not claimed again blindly: see
+// TakeOverSessionsInFlight.
+func (s *Store) ClaimDueSessions(ctx context.Context, integrationID, owner string, now, leaseUntil time.Time, limit int) ([]SessionCheckIn, error) {
 	var out []SessionCheckIn
 	err := s.db.SelectContext(ctx, &out, `
 		WITH first AS (
 			SELECT session_id FROM session_participation
-			WHERE integration_id = $1 AND status IN ('pending', 'sending') AND due_at <= $3
+			WHERE integration_id = $1 AND status = 'pending' AND due_at <= $3
 			ORDER BY due_at LIMIT 1)
-		UPDATE session_participation sp SET status = 'sending', batch_id = $2, updated_at = now()
+		UPDATE session_participation sp SET status = 'sending', batch_id = $2, lease_until = $5,
+			attempts = attempts + 1, updated_at = now()
 		WHERE (sp.integration_id, sp.invitee_id, sp.session_id) IN (
 			SELECT integration_id, invitee_id, session_id FROM session_participation
 			WHERE integration_id = $1 AND session_id = (SELECT session_id FROM first)
-			  AND status IN ('pending', 'sending') AND due_at <= $3
-			ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-		RETURNING sp.invitee_id, sp.session_id, sp.due_at`, integrationID, batchID, now, limit)
+			  AND status = 'pending' AND due_at <= $3
+			ORDER BY due_at, invitee_id LIMIT $4 FOR UPDATE SKIP LOCKED)
+		RETURNING sp.invitee_id, sp.session_id, sp.due_at, sp.lease_until`, integrationID, owner, now, limit, leaseUntil)
 	if err != nil {
 		return nil, fmt.Errorf("claim due session check-ins: %w", err)
 	}
 	return out, nil
 }
 
-// RecordSessionOutcomes stores Cvent's answers for session check-ins.
-func (s *Store) RecordSessionOutcomes(ctx context.Context, integrationID, sessionID string, outcomes []WriteOutcome) error {
+// TakeOverSessionsInFlight moves up to limit session check-ins of one
+// session left in 'sending' by other attempts to owner, as
+// TakeOverInFlight does for the event.
+func (s *Store) TakeOverSessionsInFlight(ctx context.Context, integrationID, owner string, limit int) ([]SessionCheckIn, error) {
+	var out []SessionCheckIn
+	err := s.db.SelectContext(ctx, &out, `
+		WITH first AS (
+			SELECT session_id FROM session_participation
+			WHERE integration_id = $1 AND status = 'sending' AND batch_id <> $2
+			ORDER BY session_id LIMIT 1)
+		UPDATE session_participation sp SET batch_id = $2, updated_at = now()
+		WHERE (sp.integration_id, sp.invitee_id, sp.session_id) IN (
+			SELECT integration_id, invitee_id, session_id FROM session_participation
+			WHERE integration_id = $1 AND session_id = (SELECT session_id FROM first)
+			  AND status = 'sending' AND batch_id <> $2
+			ORDER BY invitee_id LIMIT $3 FOR UPDATE SKIP LOCKED)
+		RETURNING sp.invitee_id, sp.session_id, sp.due_at, sp.lease_until`, integrationID, owner, limit)
+	if err != nil {
+		return nil, fmt.Errorf("take over in-flight session check-ins: %w", err)
+	}
+	return out, nil
+}
+
+// EndSessionLease is EndLease for session check-ins.
+func (s *Store) EndSessionLease(ctx context.Context, integrationID, sessionID, owner string, inviteeIDs []string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE session_participation SET lease_until = least(lease_until, $5), updated_at = now()
+		WHERE integration_id = $1 AND session_id = $2 AND batch_id = $3 AND status = 'sending' AND invitee_id = ANY($4)`,
+		integrationID, sessionID, owner, pq.StringArray(inviteeIDs), at)
+	if err != nil {
+		return fmt.Errorf("end session check-in lease: %w", err)
+	}
+	return nil
+}
+
+// RecordSessionOutcomes stores Cvent's answers for session check-ins owner
+// has claimed; one another attempt took over is left as it is.
+func (s *Store) RecordSessionOutcomes(ctx context.Context, integrationID, sessionID, owner string, outcomes []WriteOutcome) (recorded int, err error) {
 	ids, statuses, errs := make([]string, len(outcomes)), make([]string, len(outcomes)), make([]string, len(outcomes))
 	for i, o := range outcomes {
 		ids[i], statuses[i], errs[i] = o.InviteeID, o.Status, o.Error
 	}
-	_, err := s.db.ExecContext(ctx, `
+	res, err := s.db.ExecContext(ctx, `
 		UPDATE session_participation p SET status = u.status, last_error = u.err, updated_at = now(),
-			written_at = CASE WHEN u.status = 'written' THEN now() ELSE p.written_at END
+			written_at = CASE WHEN u.status = 'written' THEN now() ELSE p.written_at END,
+			batch_id = CASE WHEN u.status = 'pending' THEN '' ELSE p.batch_id END,
+			lease_until = NULL
 		FROM unnest($3::text[], $4::text[], $5::text[]) AS u(invitee, status, err)
-		WHERE p.integration_id = $1 AND p.session_id = $2 AND p.invitee_id = u.invitee`,
-		integrationID, sessionID, pq.StringArray(ids), pq.StringArray(statuses), pq.StringArray(errs))
+		WHERE p.integration_id = $1 AND p.session_id = $2 AND p.invitee_id = u.invitee
+		  AND p.status = 'sending' AND p.batch_id = $6`,
+		integrationID, sessionID, pq.StringArray(ids), pq.StringArray(statuses), pq.StringArray(errs), owner)
 	if err != nil {
-		return fmt.Errorf("record session check-ins: %w", err)
+		return 0, fmt.Errorf("record session check-ins: %w", err)
 	}
-	return nil
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// SessionParticipationCounts counts an integration's session check-ins by
+// write-back status.
+func (s *Store) SessionParticipationCounts(ctx context.Context, integrationID string) (map[string]int, error) {
+	var rows []struct {
+		Status string `db:"status"`
+		N      int    `db:"n"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `SELECT status, count(*) AS n FROM session_participation
+		WHERE integration_id = $1 AND due_at IS NOT NULL GROUP BY status`, integrationID)
+	if err != nil {
+		return nil, fmt.Errorf("count session participation: %w", err)
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, nil
 }
