@@ -10,11 +10,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -257,4 +261,33 @@ func quietSDKLogger() tlog.Logger {
 		return tlog.NewStructuredLogger(slog.Default())
 	}
 	return tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// recordHistory writes a workflow's history to workflows/testdata/name.json
+// when CVENTSYNC_RECORD_HISTORIES is set: that is how the histories the
+// replay test (workflows/replay_test.go) replays are recorded from a real
+// server after a workflow changes on purpose.
+func recordHistory(t *testing.T, c client.Client, workflowID, runID, name string) {
+	t.Helper()
+	if os.Getenv("CVENTSYNC_RECORD_HISTORIES") == "" {
+		return
+	}
+	h := &historypb.History{}
+	it := c.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatalf("record history of %s: %v", workflowID, err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(testenv.RepoRoot(t), "workflows", "testdata", name+".json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("recorded %s (%d events)", path, len(h.Events))
 }

@@ -256,6 +256,7 @@ func TestMaintenanceRestartsVanishedWork(t *testing.T) {
 	if len(work.Drain) != 1 || len(work.Large) != 1 {
 		t.Errorf("the sweep found %+v", work)
 	}
+	recordHistory(t, c, run.GetID(), run.GetRunID(), "maintenance")
 	for _, id := range []int64{small.DeliveryID, large.DeliveryID} {
 		if d := s.waitDelivery(id, 60*time.Second); d.Status != store.DeliveryProcessed {
 			t.Errorf("delivery %d after the sweep: %s %q", id, d.Status, d.Error)
@@ -297,4 +298,6 @@ func TestBatchIsFindableByInvitee(t *testing.T) {
 	if len(rec.DeliveryIDs) != 1 || rec.DeliveryIDs[0] != d.ID {
 		t.Errorf("the batch lists %v, want [%d]", rec.DeliveryIDs, d.ID)
 	}
+	recordHistory(t, c, d.WorkflowID, "", "ingest-batch")
+	recordHistory(t, c, workflows.IngestWorkflowID(in.ID), "", "ingest")
 }
