@@ -10,6 +10,7 @@ import (
 
 	"github.com/cventsync/cventsync/internal/ingest"
 	"github.com/cventsync/cventsync/internal/mapping"
+	"github.com/cventsync/cventsync/internal/metrics"
 	"github.com/cventsync/cventsync/internal/store"
 )
 
@@ -241,7 +242,13 @@ func (d *Directory) drainOnce(ctx context.Context, in *DrainInput, batch **Batch
 		return 0, fmt.Errorf("apply deliveries of %s: %w", in.IntegrationID, err)
 	}
 	b.add(out)
+	for _, del := range out.Applied {
+		metrics.DeliveryApplied(del.ReceivedAt, false)
+		activity.GetLogger(ctx).Info("delivery applied", "integrationId", in.IntegrationID, "deliveryId", del.ID,
+			"eventType", del.EventType, "requestId", del.RequestID, "batch", b.WorkflowID)
+	}
 	for _, f := range out.Failed {
+		metrics.DeliveryFailed()
 		d.logger().Warn("delivery failed", "integrationId", in.IntegrationID, "deliveryId", f.ID, "reason", f.Reason)
 	}
 	return len(out.Applied) + len(out.Failed), nil

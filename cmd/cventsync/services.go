@@ -211,39 +211,10 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 	return srv.Shutdown(shutdownCtx)
 }
 
-// quietLogger raises the level for the Temporal SDK's own logging, which
-// logs every poll retry, to warn. Our workflows' and activities' logs
-// (workflow.GetLogger, activity.GetLogger) go through the same logger: the
-// SDK scopes those with WorkflowType or ActivityType, and they keep the
-// process's level.
-func quietLogger(log *slog.Logger) *slog.Logger {
-	return slog.New(levelFloor{Handler: log.Handler(), min: slog.LevelWarn})
-}
-
-type levelFloor struct {
-	slog.Handler
-	min slog.Level
-	// scoped: a workflow's or an activity's logger, not the SDK's own.
-	scoped bool
-}
-
-func (l levelFloor) Enabled(ctx context.Context, lvl slog.Level) bool {
-	return (l.scoped || lvl >= l.min) && l.Handler.Enabled(ctx, lvl)
-}
-
-func (l levelFloor) WithAttrs(attrs []slog.Attr) slog.Handler {
-	scoped := l.scoped
-	for _, a := range attrs {
-		if a.Key == "WorkflowType" || a.Key == "ActivityType" {
-			scoped = true
-		}
-	}
-	return levelFloor{Handler: l.Handler.WithAttrs(attrs), min: l.min, scoped: scoped}
-}
-
-func (l levelFloor) WithGroup(name string) slog.Handler {
-	return levelFloor{Handler: l.Handler.WithGroup(name), min: l.min, scoped: l.scoped}
-}
+// quietLogger raises the Temporal SDK's own logging, which logs every poll
+// retry, to warn; our workflows' and activities' logs keep the process's
+// level (see temporalconn.QuietSDKLogger).
+func quietLogger(log *slog.Logger) *slog.Logger { return temporalconn.QuietSDKLogger(log) }
 
 // serveWorkerHTTP serves the worker's /metrics, /livez and /readyz on
 // CVENTSYNC_WORKER_HTTP_ADDR until the returned stop is called.
