@@ -120,23 +120,61 @@ func (d *Directory) ApplyDelivery(ctx context.Context, in *ApplyDeliveryInput) (
 	}
 	// The items stream out of PostgreSQL one at a time: those applied by an
 	// earlier attempt are skipped, the rest applied ChunkItems at a time.
-	var chunk []json.RawMessage
-	index := 0
-	err = cventpush.StreamItems(d.Store.OpenBody(ctx, del), func(item json.RawMessage) error {
-		index++
-		if index <= progress.AppliedItems {
-			return nil
+	// Decoding the next chunk overlaps with writing this one.
+	type chunkOf struct {
+		from  int
+		items []json.RawMessage
+		last  bool
+	}
+	chunks := make(chan chunkOf, 1)
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	streamErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		var chunk []json.RawMessage
+		index := 0
+		send := func(c chunkOf) error {
+			select {
+			case chunks <- c:
+				return nil
+			case <-sctx.Done():
+				return sctx.Err()
+			}
 		}
-		chunk = append(chunk, item)
-		if len(chunk) < ChunkItems {
-			return nil
+		err := cventpush.StreamItems(d.Store.OpenBody(sctx, del), func(item json.RawMessage) error {
+			index++
+			if index <= progress.AppliedItems {
+				return nil
+			}
+			chunk = append(chunk, item)
+			if len(chunk) < ChunkItems {
+				return nil
+			}
+			c := chunkOf{from: index - len(chunk), items: chunk}
+			chunk = nil
+			return send(c)
+		})
+		if err == nil {
+			err = send(chunkOf{from: index - len(chunk), items: chunk, last: true})
 		}
-		err := apply(index-len(chunk), chunk, false)
-		chunk = nil
-		return err
-	})
-	if err == nil {
-		err = apply(index-len(chunk), chunk, true)
+		streamErr <- err
+	}()
+	done := false
+	for c := range chunks {
+		if err = apply(c.from, c.items, c.last); err != nil {
+			break
+		}
+		done = c.last
+	}
+	stop()
+	for range chunks { // let the decoder stop
+	}
+	if serr := <-streamErr; err == nil && !done {
+		err = serr
+		if err == nil || errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("apply delivery %d: the items stopped before the end (%v)", del.ID, ctx.Err())
+		}
 	}
 	if err != nil {
 		if permanentApplyError(err) {
