@@ -41,7 +41,10 @@ type PullRFPInput struct {
 	RFPID         string
 	// SupplierIDs are the suppliers notifications named (legacy API: one
 	// call each); empty means every supplier of the integration.
-	SupplierIDs     []string
+	SupplierIDs []string
+	// NotificationIDs came with the signals since the last pull (for the
+	// record of a refused pull; a successful pull answers every stored
+	// notification of the RFP up to its start, signalled or not).
 	NotificationIDs []int64
 }
 
@@ -72,6 +75,11 @@ func (a *RFP) PullRFP(ctx context.Context, in *PullRFPInput) (*PullRFPResult, er
 	if cfg.Flavour != pns.FlavourLegacy || len(suppliers) == 0 {
 		suppliers = ours(cfg.SupplierIDs, in.SupplierIDs)
 	}
+	// Every notification stored before the pull begins is answered by it.
+	upTo, err := a.Store.LastPNSNotificationID(ctx, in.IntegrationID, in.RFPID)
+	if err != nil {
+		return nil, err
+	}
 	stop := a.heartbeat(ctx)
 	snap, err := p.Pull(ctx, in.RFPID, suppliers)
 	stop()
@@ -90,7 +98,7 @@ func (a *RFP) PullRFP(ctx context.Context, in *PullRFPInput) (*PullRFPResult, er
 	if st.RFPID == "" {
 		st.RFPID = in.RFPID
 	}
-	res, err := a.Store.ApplyRFPPull(ctx, in.IntegrationID, st, in.NotificationIDs)
+	res, err := a.Store.ApplyRFPPull(ctx, in.IntegrationID, st, upTo)
 	if err != nil {
 		return nil, err
 	}

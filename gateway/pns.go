@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -230,7 +231,11 @@ func (s *Server) pnsReceive(c *gin.Context) {
 		status = "duplicate"
 	}
 	notice := workflows.RFPNotice{NotificationID: row.ID, Type: row.EventType, SupplierID: row.SupplierID}
-	if err := s.signalRFP(c, p.IntegrationID, row.RFPID, notice); err != nil {
+	ctx := context.WithoutCancel(c.Request.Context())
+	err = rfpSignals.do(workflows.RFPWorkflowID(p.IntegrationID, row.RFPID), func() error {
+		return s.signalRFP(ctx, p.IntegrationID, row.RFPID, notice)
+	})
+	if err != nil {
 		s.log.Warn("pns notification stored but not handed; the sender's retry will hand it", "notification", row.ID, "error", err)
 		c.Header("Retry-After", "10")
 		c.AbortWithStatusJSON(http.StatusServiceUnavailable, pnsAnswer{Status: "stored", NotificationID: row.ID,
@@ -241,6 +246,65 @@ func (s *Server) pnsReceive(c *gin.Context) {
 		s.log.Warn("mark pns notification handed", "notification", row.ID, "error", err)
 	}
 	c.JSON(http.StatusOK, pnsAnswer{Status: status, NotificationID: row.ID, WorkflowID: row.WorkflowID})
+}
+
+// rfpSignals coalesces the signals of one RFP's notifications: while a
+// signal is on its way, the notifications stored meanwhile share one
+// follow-up signal, which starts after they were stored. The pull it causes
+// reads every notification stored before it began, so none is missed, and
+// a burst costs Temporal two signals, not one per notification.
+var rfpSignals = &signalFlights{flights: map[string]*signalFlight{}}
+
+type signalFlights struct {
+	mu      sync.Mutex
+	flights map[string]*signalFlight
+}
+
+type signalFlight struct {
+	send func() error
+	done chan struct{}
+	err  error
+	next *signalFlight
+}
+
+// do sends the signal for key, or joins the follow-up of the one in flight,
+// and answers the outcome of the signal that covers the caller.
+func (g *signalFlights) do(key string, send func() error) error {
+	g.mu.Lock()
+	f, busy := g.flights[key]
+	if !busy {
+		f = &signalFlight{send: send, done: make(chan struct{})}
+		g.flights[key] = f
+		g.mu.Unlock()
+		g.run(key, f)
+		return f.err
+	}
+	if f.next == nil {
+		f.next = &signalFlight{done: make(chan struct{})}
+	}
+	n := f.next
+	n.send = send // the latest notice names the follow-up; the pull reads them all
+	g.mu.Unlock()
+	<-n.done
+	return n.err
+}
+
+// run sends f, then hands the key to f's follow-up (sent by its own
+// goroutine, so that no caller waits for more than its own signal).
+func (g *signalFlights) run(key string, f *signalFlight) {
+	f.err = f.send()
+	g.mu.Lock()
+	next := f.next
+	if next == nil {
+		delete(g.flights, key)
+	} else {
+		g.flights[key] = next
+	}
+	g.mu.Unlock()
+	close(f.done)
+	if next != nil {
+		go g.run(key, next)
+	}
 }
 
 // signalRFP signal-with-starts the RFP's workflow with ids only.

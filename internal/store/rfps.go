@@ -178,11 +178,12 @@ type RFPApplied struct {
 // writes the row, appends the rfp.* change (when something changed) to the
 // change log, records the pull in the timeline and marks the notifications
 // the pull answered processed — all in one transaction.
-func (s *Store) ApplyRFPPull(ctx context.Context, integrationID string, st pns.State, notificationIDs []int64) (RFPApplied, error) {
+//
+// upTo is the last notification of the RFP stored before the pull began
+// (LastPNSNotificationID): the pull answers every one up to it, however it
+// reached the workflow; later ones wait for the next pull.
+func (s *Store) ApplyRFPPull(ctx context.Context, integrationID string, st pns.State, upTo int64) (RFPApplied, error) {
 	var out RFPApplied
-	if notificationIDs == nil {
-		notificationIDs = []int64{} // a refresh answers none
-	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockChangeLog(ctx, tx, integrationID); err != nil {
 			return err
@@ -237,18 +238,27 @@ func (s *Store) ApplyRFPPull(ctx context.Context, integrationID string, st pns.S
 				return fmt.Errorf("notify changes: %w", err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO rfp_pulls (integration_id, rfp_id, outcome, change_type, changed, notifications)
-			VALUES ($1, $2, 'ok', $3, $4, $5)`, integrationID, st.RFPID, typ, changedJSON, pq.Int64Array(notificationIDs)); err != nil {
+		if _, err := tx.ExecContext(ctx, `WITH done AS (
+				UPDATE pns_notifications SET status = 'processed', processed_at = now()
+				WHERE integration_id = $1 AND rfp_id = $2 AND id <= $5 AND status IN ('received', 'handed')
+				RETURNING id)
+			INSERT INTO rfp_pulls (integration_id, rfp_id, outcome, change_type, changed, notifications)
+			SELECT $1, $2, 'ok', $3, $4, COALESCE((SELECT array_agg(id ORDER BY id) FROM done), '{}')`,
+			integrationID, st.RFPID, typ, changedJSON, upTo); err != nil {
 			return fmt.Errorf("record pull: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE pns_notifications SET status = 'processed', processed_at = now()
-			WHERE integration_id = $1 AND id = ANY($2) AND status <> 'processed'`, integrationID, pq.Int64Array(notificationIDs)); err != nil {
-			return fmt.Errorf("mark notifications processed: %w", err)
 		}
 		out.ChangeType, out.Closed = typ, st.Closed
 		return nil
 	})
 	return out, err
+}
+
+// LastPNSNotificationID is the newest stored notification about an RFP (0: none).
+func (s *Store) LastPNSNotificationID(ctx context.Context, integrationID, rfpID string) (int64, error) {
+	var id int64
+	err := s.db.GetContext(ctx, &id, `SELECT COALESCE(max(id), 0) FROM pns_notifications WHERE integration_id = $1 AND rfp_id = $2`,
+		integrationID, rfpID)
+	return id, wrap("last pns notification", err)
 }
 
 // RecordRFPPullFailure notes a pull that Cvent refused (it is not retried).
