@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -344,22 +343,10 @@ func (s *Server) listAttendees(c *gin.Context) {
 	if !ok {
 		return
 	}
-	f := store.AttendeeFilter{Email: c.Query("email"), InviteeID: c.Query("inviteeId"), AfterID: c.Query("after")}
-	if v := c.Query("access"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			abort(c, http.StatusBadRequest, "access must be true or false")
-			return
-		}
-		f.Access = &b
-	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 10000 {
-			abort(c, http.StatusBadRequest, "limit must be a number from 1 to 10000")
-			return
-		}
-		f.Limit = n
+	f, err := parseAttendeeQuery(c.Request.URL.Query())
+	if err != nil {
+		abort(c, http.StatusBadRequest, err.Error())
+		return
 	}
 	list, err := s.opts.Store.ListAttendees(c, in.ID, f)
 	if err != nil {

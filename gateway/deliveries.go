@@ -78,12 +78,10 @@ func (s *Server) listDeliveries(c *gin.Context) {
 	if !ok {
 		return
 	}
-	f := store.DeliveryFilter{Status: c.Query("status")}
-	if v := c.Query("before"); v != "" {
-		f.BeforeID, _ = strconv.ParseInt(v, 10, 64)
-	}
-	if v := c.Query("limit"); v != "" {
-		f.Limit, _ = strconv.Atoi(v)
+	f, err := parseDeliveryQuery(c.Request.URL.Query())
+	if err != nil {
+		abort(c, http.StatusBadRequest, err.Error())
+		return
 	}
 	if !s.personFilter(c, in.ID, &f) {
 		return
