@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,5 +160,99 @@ func TestCheckInSettledAfterTheWorkerDiesMidCall(t *testing.T) {
 	exactlyOnce(t, "event check-in", s.sim.CheckIns(), ids)
 	if calls := s.sim.Calls()["POST /events/{id}/check-in"]; calls != 1 {
 		t.Errorf("%d check-in calls; the new worker should have found all of them in Cvent and sent none", calls)
+	}
+}
+
+// A check-in call that Cvent holds before acting, past the client's
+// timeout, still acts. The retry must not ask Cvent (and re-send) before
+// that call can no longer act: it waits out the call's lease, finds the
+// attendees checked in, and sends nothing again.
+func TestCheckInNotSentAgainWhileASlowCallMayStillAct(t *testing.T) {
+	s := newCventStackWith(t, simulator.Config{Seed: 23, Attendees: 130},
+		`,"participation":{"criterion":"login"}`, withCventTimeout(clientTimeout), true)
+	as := s.accepted()[:100]
+	s.sim.SetFaults(simulator.Faults{AfterEffects: []simulator.AfterEffect{
+		{Endpoint: simulator.EndpointEventCheckIn, Calls: []int{1}, Action: simulator.ActionSlow, Delay: 2 * clientTimeout}}})
+	s.loginsFor(as)
+	s.waitWritten(len(as), 60*time.Second)
+	ids := make([]string, len(as))
+	for i, a := range as {
+		ids[i] = a.ID
+	}
+	exactlyOnce(t, "event check-in", s.sim.CheckIns(), ids)
+	if st := s.sim.AfterEffects()[simulator.EndpointEventCheckIn]; st.Slowed != 1 {
+		t.Errorf("the slow call did not happen: %+v", st)
+	}
+	if calls := s.sim.Calls()["POST /events/{id}/check-in"]; calls != 1 {
+		t.Errorf("%d check-in calls, want the slow one only", calls)
+	}
+}
+
+// Two-way sync under the same faults. A PATCH that Cvent holds before
+// acting (and applies after the client gave up) must not land over a newer
+// edit; a PATCH whose answer is dropped after Cvent applied it is not sent
+// again.
+func TestContactEditNeverOlderOverNewer(t *testing.T) {
+	s := newCventStackWith(t, simulator.Config{Seed: 24, Attendees: 5},
+		`,"twoWaySync":{"enabled":true}`, withCventTimeout(clientTimeout), true)
+	a := s.accepted()[0]
+	edit := func(title string) int64 {
+		var ans struct{ WorkflowID string }
+		s.admin(http.MethodPatch, "/api/v1/integrations/"+s.in.ID+"/attendees/"+a.ID,
+			fmt.Sprintf(`{"title":%q}`, title), http.StatusOK, &ans)
+		var id int64
+		if _, err := fmt.Sscanf(ans.WorkflowID[strings.LastIndex(ans.WorkflowID, "/")+1:], "%d", &id); err != nil {
+			t.Fatalf("workflow id %q: %v", ans.WorkflowID, err)
+		}
+		return id
+	}
+	written := func(ids ...int64) {
+		t.Helper()
+		s.waitFor(fmt.Sprint("contact updates ", ids, " written"), 60*time.Second, func() (bool, string) {
+			for _, id := range ids {
+				u, err := s.store.GetContactUpdate(context.Background(), id)
+				if err != nil || u.Status != "written" {
+					return false, fmt.Sprint(id, u, err)
+				}
+			}
+			return true, ""
+		})
+	}
+	patches := func() int { return s.sim.Effects(simulator.EndpointContactPatch)[a.ContactID] }
+
+	// The first PATCH (title A) is held 4 s before Cvent applies it; the
+	// client gives up after 2 s; the title is edited to B meanwhile.
+	s.sim.SetFaults(simulator.Faults{AfterEffects: []simulator.AfterEffect{
+		{Endpoint: simulator.EndpointContactPatch, Calls: []int{1}, Action: simulator.ActionSlow, Delay: 2 * clientTimeout}}})
+	first := edit("Title A")
+	s.waitFor("the first PATCH held by Cvent", 10*time.Second, func() (bool, string) {
+		st := s.sim.AfterEffects()[simulator.EndpointContactPatch]
+		return st.Held == 1, fmt.Sprintf("%+v", st)
+	})
+	second := edit("Title B")
+	written(first, second)
+	time.Sleep(2 * clientTimeout) // any PATCH still held has landed by now
+	if c := s.sim.Contact(a.ContactID); c["title"] != "Title B" {
+		t.Errorf("Cvent's contact title is %q after edits A then B", c["title"])
+	}
+	if n := patches(); n > 2 {
+		t.Errorf("%d PATCHes for two edits", n)
+	}
+
+	// A PATCH (title C) that Cvent applies and whose answer is lost: the
+	// retry reads the contact and sends nothing again.
+	before := patches()
+	s.sim.SetFaults(simulator.Faults{AfterEffects: []simulator.AfterEffect{
+		{Endpoint: simulator.EndpointContactPatch, Calls: []int{1}, Action: simulator.ActionDrop}}})
+	third := edit("Title C")
+	written(third)
+	if c := s.sim.Contact(a.ContactID); c["title"] != "Title C" {
+		t.Errorf("Cvent's contact title is %q after edit C", c["title"])
+	}
+	if n := patches() - before; n != 1 {
+		t.Errorf("edit C reached Cvent %d times", n)
+	}
+	if st := s.sim.AfterEffects()[simulator.EndpointContactPatch]; st.Slowed != 1 || st.Dropped != 1 {
+		t.Errorf("the faults did not hit: %+v", st)
 	}
 }

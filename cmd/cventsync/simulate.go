@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,6 +21,8 @@ func newSimulateCmd() *cobra.Command {
 		attendees, register                  int
 		rate                                 float64
 		manualSync                           bool
+		afterEffects                         []string
+		errorRate                            float64
 	)
 	cmd := &cobra.Command{
 		Use:   "simulate",
@@ -27,7 +30,20 @@ func newSimulateCmd() *cobra.Command {
 		Long: `simulate serves an in-memory Cvent account (REST API under /ea, OAuth2, paging,
 tier limits) so cventsync can be tried without a Cvent sandbox, and can post
 webhooks the way Cvent does: --register N live registrations at --rate per second,
-and/or --manual-sync of every attendee, to --webhook-url with --webhook-token.`,
+and/or --manual-sync of every attendee, to --webhook-url with --webhook-token.
+
+Faults that act and then fail show how cventsync recovers from a Cvent that
+applied a write but whose answer was lost: --after-effect ENDPOINT,WHICH,ACTION
+(repeatable), ENDPOINT one of check-in, session-check-in, contact-patch (or
+"POST /events/{id}/check-in"), WHICH every=N or calls=1+4, ACTION drop (close
+the connection), 500, delay=70s (answer late) or slow=10s (act late), e.g.
+
+  cventsync simulate --after-effect check-in,every=3,drop --after-effect check-in,every=5,delay=70s
+
+While it runs, POST /_sim/faults replaces the faults with JSON, e.g.
+{"afterEffects":[{"endpoint":"check-in","every":3,"action":"drop"}]} ({} clears
+them), and GET /_sim/stats shows calls, what the faults did, and any write
+Cvent received twice.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if spec == "" {
@@ -37,7 +53,20 @@ and/or --manual-sync of every attendee, to --webhook-url with --webhook-token.`,
 					}
 				}
 			}
+			var faults simulator.Faults
+			for _, f := range afterEffects {
+				a, err := simulator.ParseAfterEffect(f)
+				if err != nil {
+					return err
+				}
+				faults.AfterEffects = append(faults.AfterEffects, a)
+			}
+			if errorRate < 0 || errorRate > 1 {
+				return fmt.Errorf("--error-rate must be from 0 to 1")
+			}
+			faults.ErrorRate = errorRate
 			sim := simulator.New(simulator.Config{Seed: seed, Attendees: attendees, Tier: tier, OpenAPISpecPath: spec})
+			sim.SetFaults(faults)
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", addr, err)
@@ -55,12 +84,14 @@ Simulated Cvent is running. Ctrl-C stops it.
   Event id        %s
   Attendees       %d (tier %s)
   OpenAPI checks  %s
+  Faults          %s   (change: POST http://%s/_sim/faults; watch: GET http://%s/_sim/stats)
 
 Connect an integration to it:
 
   {"cventEventId":%q,"cvent":{"mode":"both","clientId":%q,"clientSecret":%q,"baseUrl":"http://%s/ea"}}
 
-`, ln.Addr(), id, secret, sim.EventID(), attendees, tier, orNone(spec), sim.EventID(), id, secret, ln.Addr())
+`, ln.Addr(), id, secret, sim.EventID(), attendees, tier, orNone(spec), faultList(afterEffects, errorRate), ln.Addr(), ln.Addr(),
+				sim.EventID(), id, secret, ln.Addr())
 			if hookURL != "" {
 				target := simulator.Target{URL: hookURL, Token: hookToken}
 				if register > 0 {
@@ -87,7 +118,20 @@ Connect an integration to it:
 	f.IntVar(&register, "register", 0, "live registrations to send")
 	f.Float64Var(&rate, "rate", 5, "live registrations per second (0 = as fast as possible)")
 	f.BoolVar(&manualSync, "manual-sync", false, "send a manual sync of every attendee")
+	f.StringArrayVar(&afterEffects, "after-effect", nil, "a fault that acts then fails: ENDPOINT,every=N|calls=1+4,drop|500|delay=70s|slow=10s (repeatable)")
+	f.Float64Var(&errorRate, "error-rate", 0, "share (0-1) of API calls answered 500/502/503 before acting")
 	return cmd
+}
+
+func faultList(afterEffects []string, errorRate float64) string {
+	parts := append([]string(nil), afterEffects...)
+	if errorRate > 0 {
+		parts = append(parts, fmt.Sprintf("error-rate %.2f", errorRate))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "; ")
 }
 
 func summarize(sent []simulator.Sent) string {

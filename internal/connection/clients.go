@@ -208,6 +208,15 @@ func (a checkInAPI) CallTimeout() time.Duration { return a.c.Timeout() }
 
 type contactAPI struct{ c *cvent.Client }
 
+// GetContact reads a contact's fields.
+func (a contactAPI) GetContact(ctx context.Context, contactID string) (map[string]any, error) {
+	c, err := a.c.GetContact(ctx, contactID)
+	return map[string]any(c), err
+}
+
+// CallTimeout is the client's limit on one call.
+func (a contactAPI) CallTimeout() time.Duration { return a.c.Timeout() }
+
 func (a contactAPI) PatchContact(ctx context.Context, contactID string, fields map[string]string) error {
 	body := make(map[string]any, len(fields))
 	for k, v := range fields {

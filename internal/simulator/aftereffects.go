@@ -49,7 +49,8 @@ const (
 //
 // Calls are numbered per endpoint from 1, counting only calls that acted (a
 // 2xx answer from the endpoint: a 429 or 401 is not a call that acted), from
-// the last SetFaults. A call matched by several rules takes the first.
+// the last SetFaults; a call held by ActionSlow takes its number when it
+// arrives. A call matched by several rules takes the first.
 type AfterEffect struct {
 	// Endpoint as Calls names it ("POST /events/{id}/check-in"), or an
 	// alias: check-in, session-check-in, contact-patch.
@@ -254,12 +255,15 @@ func (s *Simulator) afterEffects(mux *http.ServeMux, next http.Handler) http.Han
 		}
 		s.mu.Lock()
 		st := s.statsOf(endpoint)
-		// A slow rule strikes before the endpoint acts, numbered as the call
-		// would be if it acts.
+		// A slow rule strikes before the endpoint acts: the call takes its
+		// number when it arrives, so calls arriving while it is held are
+		// numbered after it.
 		var slow *AfterEffect
 		for i := range rules {
 			if rules[i].Endpoint == endpoint && rules[i].Action == ActionSlow && rules[i].strikes(s.aeCalls[endpoint]+1) {
 				slow = &rules[i]
+				s.aeCalls[endpoint]++
+				st.Calls++
 				st.Slowed++
 				st.Held++
 				break
@@ -281,7 +285,7 @@ func (s *Simulator) afterEffects(mux *http.ServeMux, next http.Handler) http.Han
 		next.ServeHTTP(rec, r)
 		s.mu.Lock()
 		var strike *AfterEffect
-		if rec.Code >= 200 && rec.Code < 300 {
+		if slow == nil && rec.Code >= 200 && rec.Code < 300 {
 			s.aeCalls[endpoint]++
 			n := s.aeCalls[endpoint]
 			st.Calls++
