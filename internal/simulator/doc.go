@@ -41,6 +41,17 @@
 // RepeatPage (a nextToken that does not advance, once), TooManyRequests (the
 // next N calls) and TooManyRequestsFor (a 429 storm), LimitExceeded, and
 // BreakResponses (answers that break the spec, to prove the check works).
+// Those fail before the endpoint acts. AfterEffects strike after it acted,
+// per endpoint and call number (every Nth, or listed calls): ActionDrop
+// closes the connection without an answer, ActionDelay answers after a
+// delay (the client may have given up), Action500 answers 500, and
+// ActionSlow holds the request before acting (a client that gave up still
+// gets the change made). AfterEffects() counts what they did per endpoint,
+// including answers held right now (calls in flight at the client) and held
+// answers whose client hung up. ParseAfterEffect reads the flag form of
+// `cventsync simulate --after-effect`; the handler also serves
+// POST /_sim/faults (replace the faults with JSON), GET /_sim/faults and
+// GET /_sim/stats, outside Cvent's API.
 //
 // # OpenAPI conformance
 //
@@ -55,9 +66,12 @@
 //
 // Register (n generated registrants), AddAttendee, Update, Cancel change the
 // account as a planner would; Attendees, Attendee, Contact, Sessions,
-// Questions read it; CheckIns and SessionCheckIns count check-ins per
-// attendee (to assert "exactly once"), ContactPatches counts PATCHes, Calls
-// counts requests per endpoint ("GET /attendees"), RateLimited counts 429s.
+// Questions read it; Effects(endpoint) counts the changes each write
+// endpoint made per attendee ("session/attendee" for session check-ins,
+// contact id for PATCH /contacts), to assert "exactly once" — CheckIns,
+// SessionCheckIns and ContactPatches are its views; Calls counts requests
+// per endpoint ("GET /attendees"), RateLimited counts 429s. Session
+// check-ins are listed by GET /sessions/attendance.
 //
 // # Webhooks
 //
