@@ -48,6 +48,6 @@ func newRoot(cfg *config.Config) *cobra.Command {
 	f.Lookup("temporal-api-key").DefValue = "" // --help must not print the key from the environment
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (CVENTSYNC_LOG_LEVEL)")
 	root.AddCommand(newDevCmd(cfg), newGatewayCmd(cfg), newWorkerCmd(cfg), newMigrateCmd(cfg), newBenchCmd(cfg), newSimulateCmd(), newResyncCmd(cfg))
-	root.AddCommand(newReplayCmd(cfg))
+	root.AddCommand(newReplayCmd(cfg), newProbeCmd())
 	return root
 }
