@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/cventsync/cventsync/internal/pns"
@@ -312,13 +313,17 @@ func (s *Server) signalRFP(ctx context.Context, integrationID, rfpID string, not
 	if s.temporalLikelyDown() {
 		return errors.New("temporal unreachable a moment ago")
 	}
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// A loaded Temporal answers a burst slowly but answers: wait for it
+	// rather than send PNS into retries. Only an unreachable Temporal
+	// short-circuits the next calls.
+	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	id := workflows.RFPWorkflowID(integrationID, rfpID)
 	_, err := s.opts.Temporal.SignalWithStartWorkflow(sctx, id, workflows.RFPSignal, notice,
 		client.StartWorkflowOptions{ID: id, TaskQueue: s.opts.TaskQueue}, workflows.RFP,
 		&workflows.RFPInput{IntegrationID: integrationID, RFPID: rfpID})
-	if err != nil {
+	var unavailable *serviceerror.Unavailable
+	if errors.As(err, &unavailable) {
 		s.noteTemporalDown()
 	}
 	return err

@@ -15,7 +15,7 @@ import (
 )
 
 // benchScenarios are the --only names, in the order they run.
-var benchScenarios = []string{"live", "burst", "sync", "participation", "sustained", "bigsync"}
+var benchScenarios = []string{"live", "burst", "sync", "participation", "sustained", "bigsync", "pns"}
 
 func newBenchCmd(cfg *config.Config) *cobra.Command {
 	var (
@@ -56,6 +56,7 @@ func newBenchCmd(cfg *config.Config) *cobra.Command {
 				"participation": func() (*bench.Result, error) { return env.Participation(ctx, 5000) },
 				"sustained":     func() (*bench.Result, error) { return env.Sustained(ctx, sustainedRates, sustainedDuration) },
 				"bigsync":       func() (*bench.Result, error) { return env.BigSync(ctx, bigSyncSizes) },
+				"pns":           func() (*bench.Result, error) { return env.PNS(ctx) },
 			}
 			var sums []bench.Summary
 			for _, key := range benchScenarios {
