@@ -57,6 +57,18 @@ type Config struct {
 	TemporalTLSCA         string `env:"TEMPORAL_TLS_CA"`          // path to PEM CA certificates that verify the server
 	TemporalTLSServerName string `env:"TEMPORAL_TLS_SERVER_NAME"` // name the server certificate must carry
 	TemporalAPIKey        string `env:"TEMPORAL_API_KEY"`         // Temporal Cloud API key; implies TLS
+
+	// Personal data (README "Security and privacy").
+	// PayloadKeys switches Temporal payload encryption on: "id:hex,id:hex",
+	// 32-byte AES keys; the first encrypts, all decrypt (internal/payloadcodec).
+	PayloadKeys string `env:"CVENTSYNC_PAYLOAD_KEYS"`
+	// CodecAddr, CodecOrigins and CodecToken configure `cventsync codec-server`;
+	// an empty CodecToken means the admin token.
+	CodecAddr    string `env:"CVENTSYNC_CODEC_ADDR" envDefault:"127.0.0.1:8089"`
+	CodecOrigins string `env:"CVENTSYNC_CODEC_ORIGINS" envDefault:"http://127.0.0.1:8233,http://localhost:8233"`
+	CodecToken   string `env:"CVENTSYNC_CODEC_TOKEN"`
+	// BodyRetention is how long the stored bodies of applied deliveries are kept.
+	BodyRetention time.Duration `env:"CVENTSYNC_BODY_RETENTION" envDefault:"720h"`
 }
 
 // Load reads the environment.

@@ -16,6 +16,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/cventsync/cventsync/internal/config"
+	"github.com/cventsync/cventsync/internal/payloadcodec"
 )
 
 // Settings is what a Temporal connection is built from. The zero value
@@ -34,6 +35,8 @@ type Settings struct {
 	ServerName string // TEMPORAL_TLS_SERVER_NAME: name the server certificate must carry
 
 	APIKey string // TEMPORAL_API_KEY: Temporal Cloud API key, sent as "Authorization: Bearer"; implies TLS
+
+	PayloadKeys string // CVENTSYNC_PAYLOAD_KEYS: "id:hex,…" AES-256 keys; set, payloads and failure messages are encrypted
 }
 
 // FromConfig picks the Temporal settings out of the process configuration.
@@ -49,6 +52,8 @@ func FromConfig(c *config.Config) Settings {
 		CAFile:     c.TemporalTLSCA,
 		ServerName: c.TemporalTLSServerName,
 		APIKey:     c.TemporalAPIKey,
+
+		PayloadKeys: c.PayloadKeys,
 	}
 }
 
@@ -99,6 +104,14 @@ func Options(s Settings, log *slog.Logger) (client.Options, error) {
 	}
 	if key := strings.TrimSpace(s.APIKey); key != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(key)
+	}
+	// Workers and gateways share these options, so both encrypt and decrypt alike.
+	conv, ok, err := payloadcodec.FromConfig(s.PayloadKeys)
+	if err != nil {
+		return client.Options{}, err
+	}
+	if ok {
+		opts.DataConverter, opts.FailureConverter = conv.Data, conv.Failure
 	}
 	return opts, nil
 }
