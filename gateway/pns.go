@@ -15,8 +15,10 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/cventsync/cventsync/internal/pns"
+	"github.com/cventsync/cventsync/internal/searchattr"
 	"github.com/cventsync/cventsync/internal/secret"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/workflows"
@@ -320,7 +322,8 @@ func (s *Server) signalRFP(ctx context.Context, integrationID, rfpID string, not
 	defer cancel()
 	id := workflows.RFPWorkflowID(integrationID, rfpID)
 	_, err := s.opts.Temporal.SignalWithStartWorkflow(sctx, id, workflows.RFPSignal, notice,
-		client.StartWorkflowOptions{ID: id, TaskQueue: s.opts.TaskQueue}, workflows.RFP,
+		client.StartWorkflowOptions{ID: id, TaskQueue: s.opts.TaskQueue,
+			TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.IntegrationID.ValueSet(integrationID))}, workflows.RFP,
 		&workflows.RFPInput{IntegrationID: integrationID, RFPID: rfpID})
 	var unavailable *serviceerror.Unavailable
 	if errors.As(err, &unavailable) {
