@@ -20,6 +20,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -53,6 +54,9 @@ type stackOptions struct {
 	maxBodyBytes    int64
 	noWorker        bool
 	cventHTTP       *http.Client // the workers' HTTP client for Cvent (its timeout); nil = the default
+	// Payload encryption (internal/payloadcodec) for the stack's client; nil = the SDK defaults.
+	dataConverter    converter.DataConverter
+	failureConverter converter.FailureConverter
 }
 
 func newStack(t *testing.T, opts stackOptions) *stack {
@@ -70,7 +74,8 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	if addr == "" {
 		addr = testenv.TemporalAddress(t)
 	}
-	c, err := client.NewLazyClient(client.Options{HostPort: addr, Logger: quietSDKLogger()})
+	c, err := client.NewLazyClient(client.Options{HostPort: addr, Logger: quietSDKLogger(),
+		DataConverter: opts.dataConverter, FailureConverter: opts.failureConverter})
 	if err != nil {
 		t.Fatal(err)
 	}
