@@ -38,6 +38,19 @@ tools:
 
 test: temporal tools lint
 	go test $(GO_TEST_FLAGS) ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+# Fuzz targets, seeded from ../shared/cvent/samples: 60 s each here, 3 s each
+# in `make test`. A failure leaves its input under the package's
+# testdata/fuzz/; turn it into a unit test and fix it.
+FUZZTIME ?= 60s
+.PHONY: fuzz
+fuzz:
+	go test -run '^$$' -fuzz '^FuzzDecodeEnvelope$$' -fuzztime $(FUZZTIME) ./internal/cventpush
+	go test -run '^$$' -fuzz '^FuzzSettings$$' -fuzztime $(FUZZTIME) ./internal/settings
+	go test -run '^$$' -fuzz '^FuzzMappingSettings$$' -fuzztime $(FUZZTIME) ./internal/mapping
+	go test -run '^$$' -fuzz '^FuzzFromAttendee$$' -fuzztime $(FUZZTIME) ./internal/mapping
+	go test -run '^$$' -fuzz '^FuzzListQuery$$' -fuzztime $(FUZZTIME) ./gateway
 
 unit:
 	go test -count=1 -short ./internal/... ./workflows/...
