@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"crypto/subtle"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -19,18 +18,6 @@ import (
 	"github.com/cventsync/cventsync/internal/settings"
 	"github.com/cventsync/cventsync/internal/store"
 )
-
-func (s *Server) requireAdmin(c *gin.Context) {
-	h := c.GetHeader("Authorization")
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || s.opts.AdminToken == "" ||
-		subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.AdminToken)) != 1 {
-		c.Header("WWW-Authenticate", `Bearer realm="cventsync"`)
-		abort(c, http.StatusUnauthorized, "missing or wrong admin token: send Authorization: Bearer <CVENTSYNC_ADMIN_TOKEN>")
-		return
-	}
-	c.Next()
-}
 
 type createIntegrationRequest struct {
 	Name         string `json:"name"`

@@ -3,7 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/cventsync/cventsync/internal/secret"
 	"github.com/cventsync/cventsync/internal/store"
 )
 
@@ -29,31 +27,6 @@ const (
 	// feedPoll is how often a long-poll looks without a notifier.
 	feedPoll = 250 * time.Millisecond
 )
-
-// callerKey records in the Gin context who the reader is: "admin" or "platform".
-const callerKey = "cventsync.caller"
-
-// requireReader lets the admin token or the integration's platform key
-// through: the platform may read the directory and the feed and edit
-// profiles, nothing else (routes without it are admin only).
-func (s *Server) requireReader(c *gin.Context) {
-	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	if ok && s.opts.AdminToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.AdminToken)) == 1 {
-		c.Set(callerKey, "admin")
-		c.Next()
-		return
-	}
-	if ok && token != "" {
-		in, err := s.opts.Store.GetIntegration(c, c.Param("id"))
-		if err == nil && len(in.PlatformKeyHash) > 0 && secret.TokenMatches(in.PlatformKeyHash, token) {
-			c.Set(callerKey, "platform")
-			c.Next()
-			return
-		}
-	}
-	c.Header("WWW-Authenticate", `Bearer realm="cventsync"`)
-	abort(c, http.StatusUnauthorized, "missing or wrong token: send Authorization: Bearer <platformKey> or the admin token")
-}
 
 // feed serves the change feed. Its notifier (one LISTEN connection) is
 // opened at the first long-poll that needs it.

@@ -133,7 +133,8 @@ func (s *Server) getDeliveryBody(c *gin.Context) {
 
 func (s *Server) getDelivery(c *gin.Context) {
 	if d, ok := s.loadDelivery(c); ok {
-		c.JSON(http.StatusOK, toDeliveryJSON(d, true))
+		// Bodies hold personal data as Cvent sent it: not for readers.
+		c.JSON(http.StatusOK, toDeliveryJSON(d, mayReadBodies(c)))
 	}
 }
 

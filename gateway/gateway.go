@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +47,10 @@ type Options struct {
 	// Notifier, when set, wakes change feed long-polls; without it the
 	// gateway opens its own at the first long-poll.
 	Notifier *store.Notifier
+	// AdminMaxBodyBytes caps an admin API body (413 above); 0 = 1 MiB.
+	AdminMaxBodyBytes int64
+	// TrustedProxies may set X-Forwarded-For for webhooks' source checks.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the HTTP gateway.
@@ -62,6 +67,7 @@ type Server struct {
 	bodies            *bodyReader
 	integrations      *integrationCache
 	stop              context.CancelFunc
+	keyUse            keyUse
 }
 
 // New builds the gateway and its routes.
@@ -156,6 +162,10 @@ func (s *Server) routes() {
 	api.POST("/integrations/:id/destinations/:destinationId/replay", s.replayDestination)
 	api.GET("/integrations/:id/destinations/:destinationId/attempts", s.listDestinationAttempts)
 	api.POST("/integrations/:id/rfps/:rfpId/refresh", s.refreshRFP)
+	// Named API keys with roles (gateway/keys.go, gateway/roles.go).
+	api.POST("/keys", s.createKey)
+	api.GET("/keys", s.listKeys)
+	api.DELETE("/keys/:keyId", s.revokeKey)
 }
 
 func (s *Server) temporalLikelyDown() bool {

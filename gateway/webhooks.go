@@ -34,6 +34,9 @@ func (s *Server) authorizeWebhook(c *gin.Context) (*store.Integration, bool) {
 		s.internalError(c, "load integration", err)
 		return nil, false
 	}
+	if !s.sourceAllowed(c, in) {
+		return nil, false
+	}
 	h := c.GetHeader("Authorization")
 	token := h
 	if t, ok := strings.CutPrefix(h, "Bearer "); ok {
