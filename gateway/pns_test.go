@@ -161,6 +161,17 @@ func TestPNSRFPLifecycle(t *testing.T) {
 	if got := e.changeTypes(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("change log %v, want %v", got, want)
 	}
+	// The platform's feed filters by rfp.* types, and the record is the state.
+	var feed struct {
+		Changes []struct {
+			Type, Key string
+			Record    rfpView
+		}
+	}
+	e.admin(http.MethodGet, "/api/v1/integrations/"+e.id+"/changes?types=rfp.awarded", "", http.StatusOK, &feed)
+	if len(feed.Changes) != 1 || feed.Changes[0].Key != "rfp:"+rfp.ID || !feed.Changes[0].Record.Awarded {
+		t.Fatalf("feed of rfp.awarded: %+v", feed.Changes)
+	}
 	_, timeline, _ := e.rfp(rfp.ID)
 	var notifications, pulls int
 	for _, te := range timeline {
