@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cventsync/cventsync/internal/cvent"
 	"github.com/cventsync/cventsync/internal/simulator"
 )
 
@@ -254,5 +255,60 @@ func TestContactEditNeverOlderOverNewer(t *testing.T) {
 	}
 	if st := s.sim.AfterEffects()[simulator.EndpointContactPatch]; st.Slowed != 1 || st.Dropped != 1 {
 		t.Errorf("the faults did not hit: %+v", st)
+	}
+}
+
+// A worker that dies hard mid-call leaves its claim with a running lease
+// (nothing ends it). The next attempt takes the claim over, waits until the
+// dead call can no longer act, asks Cvent, and sends only what Cvent lacks:
+// here the dead call had reached Cvent for half of the attendees.
+func TestClaimOfAWorkerThatDiedHardIsSettledAfterItsLease(t *testing.T) {
+	s := newCventStackWith(t, simulator.Config{Seed: 25, Attendees: 130},
+		`,"participation":{"criterion":"login"}`, withCventTimeout(clientTimeout), true)
+	as := s.accepted()[:100]
+	ctx := context.Background()
+	s.stopWorker()
+	s.loginsFor(as)
+	s.waitFor("the logins due", 10*time.Second, func() (bool, string) {
+		sum, err := s.store.SummarizeParticipation(ctx, s.in.ID, time.Now())
+		return err == nil && sum.DueNow == len(as), fmt.Sprint(sum, err)
+	})
+	// The dead attempt's claim, and its call that reached Cvent for the
+	// first 50 before the worker vanished.
+	lease := time.Now().Add(6 * time.Second)
+	claimed, err := s.store.ClaimDue(ctx, s.in.ID, "dead-worker/attempt", time.Now(), lease, 100)
+	if err != nil || len(claimed) != len(as) {
+		t.Fatalf("claim: %d %v", len(claimed), err)
+	}
+	id, secret := s.sim.Credentials()
+	c, err := cvent.New(cvent.Config{ClientID: id, ClientSecret: secret, BaseURL: s.simBase()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []cvent.CheckIn
+	for _, p := range claimed[:50] {
+		items = append(items, cvent.CheckIn{ID: p.InviteeID, CheckIn: time.Now().UTC().Truncate(time.Second)})
+	}
+	if res, err := c.CheckInAttendees(ctx, s.sim.EventID(), items); err != nil || len(res) != 50 {
+		t.Fatalf("the dead call: %v %v", res, err)
+	}
+	s.startWorker()
+	s.waitWritten(len(as), 60*time.Second)
+	ids := make([]string, len(as))
+	for i, a := range as {
+		ids[i] = a.ID
+	}
+	exactlyOnce(t, "event check-in", s.sim.CheckIns(), ids)
+	got, err := s.store.GetParticipation(ctx, s.in.ID, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range got {
+		if p.WrittenAt.Time.Before(lease) {
+			t.Fatalf("%s settled at %v, before the dead call's lease ended at %v", p.InviteeID, p.WrittenAt.Time, lease)
+		}
+	}
+	if calls := s.sim.Calls()["POST /events/{id}/check-in"]; calls != 2 {
+		t.Errorf("%d check-in calls, want the dead one and one for the 50 Cvent lacked", calls)
 	}
 }
