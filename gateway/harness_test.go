@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,6 +58,10 @@ type stackOptions struct {
 	// Payload encryption (internal/payloadcodec) for the stack's client; nil = the SDK defaults.
 	dataConverter    converter.DataConverter
 	failureConverter converter.FailureConverter
+	// Security (gateway/keys_test.go, sources_test.go, secrets_test.go).
+	logTo             io.Writer      // also write the gateway's and worker's logs here (debug level)
+	adminMaxBodyBytes int64          // 0 = the gateway's default (1 MiB)
+	trustedProxies    []netip.Prefix // may set X-Forwarded-For
 }
 
 func newStack(t *testing.T, opts stackOptions) *stack {
@@ -85,6 +90,9 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("CVENTSYNC_TEST_LOG") != "" {
 		log = slog.Default()
+	}
+	if opts.logTo != nil {
+		log = slog.New(slog.NewTextHandler(opts.logTo, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	box, err := secret.NewBox(secret.NewKey())
 	if err != nil {
@@ -117,7 +125,8 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	t.Cleanup(stopWorker)
 	gw := gateway.New(gateway.Options{Store: st, Temporal: c, TaskQueue: queue, AdminToken: adminToken,
 		PublicURL: "http://cventsync.test", MaxBodyBytes: opts.maxBodyBytes, SecretBox: box, Logger: log,
-		Cvent: &connection.Clients{Box: box, Limiters: limiters, Logger: log}})
+		Cvent:             &connection.Clients{Box: box, Limiters: limiters, Logger: log},
+		AdminMaxBodyBytes: opts.adminMaxBodyBytes, TrustedProxies: opts.trustedProxies})
 	t.Cleanup(gw.Close)
 	srv := httptest.NewServer(gw.Handler())
 	t.Cleanup(srv.Close)

@@ -223,6 +223,7 @@ func (w *jsonWalker) value(path string, depth int) error {
 				}
 				if err := checkInputText(path+"."+key, key, maxJSONKey); err != nil {
 					err.Problem = path + ": key " + strconv.Quote(key) + " " + strings.TrimPrefix(err.Problem, path+"."+key+": ")
+					err.Field = path
 					return err
 				}
 				if err := w.field(path, key, depth); err != nil {

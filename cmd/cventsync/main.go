@@ -49,6 +49,7 @@ func newRoot(cfg *config.Config) *cobra.Command {
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (CVENTSYNC_LOG_LEVEL)")
 	root.AddCommand(newDevCmd(cfg), newGatewayCmd(cfg), newWorkerCmd(cfg), newMigrateCmd(cfg), newBenchCmd(cfg), newSimulateCmd(), newResyncCmd(cfg))
 	root.AddCommand(newReplayCmd(cfg), newProbeCmd())
+	root.AddCommand(newKeysCmd(cfg))
 	root.AddCommand(newCodecServerCmd(cfg))
 	return root
 }

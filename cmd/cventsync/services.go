@@ -184,7 +184,12 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 	if err != nil {
 		return err
 	}
+	trusted, err := cfg.TrustedProxyPrefixes()
+	if err != nil {
+		return err
+	}
 	gw := gateway.New(gateway.Options{
+		AdminMaxBodyBytes: cfg.AdminMaxBodyBytes, TrustedProxies: trusted,
 		Store: st, Temporal: c, TaskQueue: cfg.TaskQueue, AdminToken: cfg.AdminToken,
 		PublicURL: cfg.Public(), MaxBodyBytes: cfg.MaxBodyBytes, BodyMemoryBytes: cfg.BodyMemoryBytes, SecretBox: box, Logger: log,
 		Cvent:    &connection.Clients{Box: box, Limiters: &cvent.Limiters{}, Logger: log},

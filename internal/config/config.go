@@ -38,6 +38,11 @@ type Config struct {
 	// OutboundPolicy loosens what platform destinations may be: a comma list
 	// of http, loopback, private; empty means https to public addresses only.
 	OutboundPolicy string `env:"CVENTSYNC_OUTBOUND_POLICY"`
+	// AdminMaxBodyBytes caps an admin API request body (413 above).
+	AdminMaxBodyBytes int64 `env:"CVENTSYNC_ADMIN_MAX_BODY_BYTES" envDefault:"1048576"`
+	// TrustedProxies may set X-Forwarded-For for webhooks' source checks:
+	// a comma list of CIDRs or addresses (see TrustedProxyPrefixes).
+	TrustedProxies string `env:"CVENTSYNC_TRUSTED_PROXIES"`
 	// ChangeRetention is how long change log entries are kept.
 	ChangeRetention time.Duration `env:"CVENTSYNC_CHANGE_RETENTION" envDefault:"720h"`
 
