@@ -68,9 +68,9 @@ func TestDeliveriesFilterByInviteeAndEmail(t *testing.T) {
 	s.admin(http.MethodGet, "/api/v1/integrations/"+in.ID+"/deliveries?since=yesterday", "", http.StatusBadRequest, nil)
 }
 
-// Bulk replay puts the failed deliveries matching a filter back in the
-// queue and says which; a dry run only lists them; processed ones are left
-// alone.
+// Bulk replay runs as a BulkReplay workflow that puts the failed deliveries
+// matching a filter back in the queue, with its progress and result at
+// progressUrl; a dry run only lists them; processed ones are left alone.
 func TestBulkReplayOfFailedDeliveries(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	in := s.createIntegration(newIntegration)
@@ -87,6 +87,8 @@ func TestBulkReplayOfFailedDeliveries(t *testing.T) {
 	}
 	type answer struct {
 		Status      string  `json:"status"`
+		ReplayID    string  `json:"replayId"`
+		ProgressURL string  `json:"progressUrl"`
 		Matched     int     `json:"matched"`
 		Replayed    int     `json:"replayed"`
 		DeliveryIDs []int64 `json:"deliveryIds"`
@@ -103,8 +105,23 @@ func TestBulkReplayOfFailedDeliveries(t *testing.T) {
 	}
 	var ans answer
 	s.admin(http.MethodPost, path, `{"status":"failed","since":"2h","inviteeId":"33333333-2222-4333-8444-555555555555"}`, http.StatusAccepted, &ans)
-	if ans.Replayed != 1 || !equalIDs(ans.DeliveryIDs, []int64{bad.DeliveryID}) || ans.WorkflowID == "" {
-		t.Fatalf("bulk replay: %+v", ans)
+	if ans.Status != "running" || ans.Matched != 1 || ans.ReplayID == "" || ans.ProgressURL == "" {
+		t.Fatalf("bulk replay must run as a workflow: %+v", ans)
+	}
+	var progress struct {
+		Status      string  `json:"status"`
+		Matched     int     `json:"matched"`
+		Replayed    int     `json:"replayed"`
+		DeliveryIDs []int64 `json:"deliveryIds"`
+		WorkflowID  string  `json:"workflowId"`
+	}
+	s.waitFor("the bulk replay to complete", 30*time.Second, func() (bool, string) {
+		s.admin(http.MethodGet, ans.ProgressURL, "", http.StatusOK, &progress)
+		return progress.Status == "completed", progress.Status
+	})
+	if progress.Replayed != 1 || progress.Matched != 1 || !equalIDs(progress.DeliveryIDs, []int64{bad.DeliveryID}) ||
+		!strings.HasPrefix(progress.WorkflowID, "replay/"+in.ID+"/") {
+		t.Fatalf("bulk replay result: %+v", progress)
 	}
 	again := s.waitDelivery(bad.DeliveryID, 30*time.Second)
 	if again.Status != store.DeliveryFailed || !again.ProcessedAt.Time.After(failed.ProcessedAt.Time) {

@@ -153,6 +153,7 @@ func (s *Server) routes() {
 	api.GET("/deliveries/:deliveryId", s.getDelivery)
 	api.POST("/deliveries/:deliveryId/replay", s.replayDelivery)
 	api.POST("/integrations/:id/deliveries/replay", s.replayDeliveries)
+	api.GET("/integrations/:id/deliveries/replays/:replayId", s.getBulkReplay)
 	api.POST("/integrations/:id/destinations", s.createDestination)
 	api.GET("/integrations/:id/destinations", s.listDestinations)
 	api.GET("/integrations/:id/destinations/:destinationId", s.getDestination)

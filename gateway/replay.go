@@ -6,9 +6,17 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
+	"github.com/cventsync/cventsync/activities"
+	"github.com/cventsync/cventsync/internal/reqid"
+	"github.com/cventsync/cventsync/internal/searchattr"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/workflows"
 )
@@ -25,7 +33,11 @@ type bulkReplayRequest struct {
 
 // bulkReplayAnswer says what was (or would be) replayed.
 type bulkReplayAnswer struct {
-	Status      string  `json:"status"` // replaying | queued | dry-run
+	// running: a BulkReplay workflow replays them, follow it at ProgressURL;
+	// replaying or queued (Temporal down): replayed here already; dry-run.
+	Status      string  `json:"status"`
+	ReplayID    string  `json:"replayId,omitempty"`
+	ProgressURL string  `json:"progressUrl,omitempty"`
 	Matched     int     `json:"matched"`
 	Replayed    int     `json:"replayed"`
 	DeliveryIDs []int64 `json:"deliveryIds"`
@@ -89,6 +101,14 @@ func (s *Server) replayDeliveries(c *gin.Context) {
 		c.JSON(http.StatusOK, out)
 		return
 	}
+	if !s.temporalLikelyDown() {
+		if s.startBulkReplay(c, in.ID, req, f, len(matched), &out) {
+			c.JSON(http.StatusAccepted, out)
+			return
+		}
+	}
+	// Temporal does not answer: replay here; the deliveries wait in
+	// PostgreSQL and the maintenance sweep starts their work later.
 	out.Status = "replaying"
 	small := false
 	for _, m := range matched {
@@ -139,4 +159,96 @@ func (s *Server) matchDeliveries(ctx context.Context, integrationID string, f st
 		f.BeforeID = page[len(page)-1].ID
 	}
 	return out, nil
+}
+
+// startBulkReplay starts the BulkReplay workflow that replays what f
+// matches, and fills in the answer. It reports false when Temporal did not
+// take it.
+func (s *Server) startBulkReplay(c *gin.Context, integrationID string, req bulkReplayRequest, f store.DeliveryFilter,
+	matched int, out *bulkReplayAnswer) bool {
+	replayID := reqid.New()[:12]
+	wid := workflows.BulkReplayWorkflowID(integrationID, replayID)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), startTimeout)
+	defer cancel()
+	_, err := s.opts.Temporal.ExecuteWorkflow(sctx, client.StartWorkflowOptions{
+		ID: wid, TaskQueue: s.opts.TaskQueue, WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.IntegrationID.ValueSet(integrationID)),
+	}, workflows.BulkReplay, &workflows.BulkReplayInput{IntegrationID: integrationID, Limit: req.Limit, Matched: matched,
+		Filter: activities.ReplayFilter{IntegrationID: integrationID, Status: f.Status, Since: f.Since, EventType: f.EventType,
+			InviteeID: f.InviteeID, InviteeIDs: f.InviteeIDs}})
+	if err != nil {
+		s.noteTemporalDown()
+		s.log.WarnContext(c.Request.Context(), "could not start the bulk replay workflow; replaying in the gateway", "integrationId", integrationID, "error", err)
+		return false
+	}
+	s.log.InfoContext(c.Request.Context(), "bulk replay started", "integrationId", integrationID, "workflowId", wid, "matched", matched,
+		"status", req.Status, "since", req.Since, "eventType", req.EventType, "inviteeId", req.InviteeID)
+	out.Status, out.ReplayID, out.WorkflowID = "running", replayID, wid
+	out.ProgressURL = "/api/v1/integrations/" + integrationID + "/deliveries/replays/" + replayID
+	return true
+}
+
+// bulkReplayStatus is a bulk replay's progress, and at the end its result.
+type bulkReplayStatus struct {
+	ReplayID    string  `json:"replayId"`
+	WorkflowID  string  `json:"workflowId"`
+	Status      string  `json:"status"` // running | completed | failed
+	Matched     int     `json:"matched"`
+	Replayed    int     `json:"replayed"`
+	Skipped     int     `json:"skipped"`
+	DeliveryIDs []int64 `json:"deliveryIds"`
+	Error       string  `json:"error,omitempty"`
+}
+
+// getBulkReplay answers a bulk replay's progress: the running workflow's
+// query, or the finished one's result.
+func (s *Server) getBulkReplay(c *gin.Context) {
+	in, ok := s.loadIntegration(c)
+	if !ok {
+		return
+	}
+	replayID := c.Param("replayId")
+	wid := workflows.BulkReplayWorkflowID(in.ID, replayID)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)
+	defer cancel()
+	desc, err := s.opts.Temporal.DescribeWorkflowExecution(ctx, wid, "")
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		abort(c, http.StatusNotFound, "no bulk replay "+replayID+" of this integration")
+		return
+	}
+	if err != nil {
+		abort(c, http.StatusServiceUnavailable, "Temporal did not answer: "+err.Error())
+		return
+	}
+	out := bulkReplayStatus{ReplayID: replayID, WorkflowID: wid, Status: "running"}
+	var p workflows.BulkReplayProgress
+	switch desc.GetWorkflowExecutionInfo().GetStatus() {
+	case enums.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		v, err := s.opts.Temporal.QueryWorkflow(ctx, wid, "", workflows.BulkReplayProgressQuery)
+		if err == nil {
+			err = v.Get(&p)
+		}
+		if err != nil {
+			abort(c, http.StatusServiceUnavailable, "the bulk replay did not answer its progress query: "+err.Error())
+			return
+		}
+	case enums.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+		out.Status = "completed"
+		if err := s.opts.Temporal.GetWorkflow(ctx, wid, "").Get(ctx, &p); err != nil {
+			s.internalError(c, "read bulk replay result", err)
+			return
+		}
+	default:
+		out.Status = "failed"
+		out.Error = "workflow " + strings.ToLower(strings.TrimPrefix(desc.GetWorkflowExecutionInfo().GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"))
+		if err := s.opts.Temporal.GetWorkflow(ctx, wid, "").Get(ctx, &p); err != nil {
+			out.Error = err.Error()
+		}
+	}
+	out.Matched, out.Replayed, out.Skipped, out.DeliveryIDs = p.Matched, p.Replayed, p.Skipped, p.DeliveryIDs
+	if out.DeliveryIDs == nil {
+		out.DeliveryIDs = []int64{}
+	}
+	c.JSON(http.StatusOK, out)
 }

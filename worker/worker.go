@@ -83,6 +83,7 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.IngestBatch, workflow.RegisterOptions{Name: "IngestBatch"})
 	r.RegisterWorkflowWithOptions(workflows.Maintenance, workflow.RegisterOptions{Name: schedules.MaintenanceWorkflow})
 	r.RegisterWorkflowWithOptions(workflows.Destination, workflow.RegisterOptions{Name: "Destination"})
+	r.RegisterWorkflowWithOptions(workflows.BulkReplay, workflow.RegisterOptions{Name: "BulkReplay"})
 	r.RegisterWorkflowWithOptions(workflows.RFP, workflow.RegisterOptions{Name: "RFP"})
 }
 
@@ -108,6 +109,7 @@ func Register(r sdkworker.Registry, deps Deps) {
 		out.Box = deps.Cvent.Box
 	}
 	r.RegisterActivity(out)
+	r.RegisterActivity(&activities.Replay{Store: deps.Store})
 	rfp := &activities.RFP{Store: deps.Store, Logger: deps.Logger}
 	if deps.Cvent != nil {
 		rfp.Box = deps.Cvent.Box

@@ -30,6 +30,8 @@ type replayRequest struct {
 
 type replayAnswer struct {
 	Status      string  `json:"status"`
+	ReplayID    string  `json:"replayId"`
+	ProgressURL string  `json:"progressUrl"`
 	Matched     int     `json:"matched"`
 	Replayed    int     `json:"replayed"`
 	Skipped     int     `json:"skipped"`
@@ -80,6 +82,13 @@ CVENTSYNC_ADMIN_TOKEN or, next to ` + "`cventsync dev`" + `, from .data/admin-to
 			if err := json.Unmarshal(raw, &a); err != nil {
 				return fmt.Errorf("replay: unreadable answer: %w", err)
 			}
+			if a.Status == "running" {
+				// A BulkReplay workflow replays them: follow its progress.
+				fmt.Fprintf(cmd.ErrOrStderr(), "replaying %d deliveries in workflow %s\n", a.Matched, a.WorkflowID)
+				if err := followReplay(cmd, strings.TrimRight(gatewayURL, "/")+a.ProgressURL, token, &a); err != nil {
+					return err
+				}
+			}
 			printReplay(cmd.OutOrStdout(), &req, &a)
 			return nil
 		},
@@ -96,6 +105,54 @@ CVENTSYNC_ADMIN_TOKEN or, next to ` + "`cventsync dev`" + `, from .data/admin-to
 	f.BoolVar(&req.DryRun, "dry-run", false, "list what would be replayed, replay nothing")
 	_ = cmd.MarkFlagRequired("integration")
 	return cmd
+}
+
+// followReplay polls a bulk replay's progress until it ends, drawing a
+// progress bar on a terminal, and fills in a with the result.
+func followReplay(cmd *cobra.Command, url, token string, a *replayAnswer) error {
+	tty := isTerminal(os.Stderr)
+	for {
+		var p struct {
+			Status      string  `json:"status"`
+			Matched     int     `json:"matched"`
+			Replayed    int     `json:"replayed"`
+			Skipped     int     `json:"skipped"`
+			DeliveryIDs []int64 `json:"deliveryIds"`
+			Error       string  `json:"error"`
+		}
+		req, err := http.NewRequestWithContext(cmd.Context(), http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+		if err != nil {
+			return fmt.Errorf("replay progress: %w", err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("replay progress: %d %v", resp.StatusCode, err)
+		}
+		if tty {
+			fmt.Fprintf(cmd.ErrOrStderr(), "\r%s", progressLine(p.Replayed+p.Skipped, p.Matched))
+		}
+		switch p.Status {
+		case "completed":
+			if tty {
+				fmt.Fprintln(cmd.ErrOrStderr())
+			}
+			a.Status, a.Replayed, a.Skipped, a.DeliveryIDs = "replaying", p.Replayed, p.Skipped, p.DeliveryIDs
+			return nil
+		case "failed":
+			return fmt.Errorf("replay %s failed after %d deliveries: %s", a.ReplayID, p.Replayed, p.Error)
+		}
+		select {
+		case <-cmd.Context().Done():
+			return cmd.Context().Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 func printReplay(w io.Writer, req *replayRequest, a *replayAnswer) {
