@@ -108,7 +108,7 @@ func New(cfg Config) (*Client, error) {
 		base = BaseURLFor(cfg.Region, cfg.Environment)
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+		cfg.HTTPClient = NewHTTPClient(60 * time.Second)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Error is Cvent's error body {code, message, target, details} with the HTTP status.
@@ -51,10 +52,33 @@ func decodeError(resp *http.Response) error {
 			e.Message = http.StatusText(resp.StatusCode)
 		}
 	}
+	// Cvent's answers can be long and can quote a person: what is kept in
+	// last_error columns, logs and workflow failures is cut to 1 KiB.
+	e.Message, e.Target = cutText(e.Message, maxErrorText), cutText(e.Target, 256)
+	if len(e.Details) > 0 {
+		if b, _ := json.Marshal(e.Details); len(b) > maxErrorText {
+			e.Details = nil
+		}
+	}
 	if isDailyLimit(e) {
 		e.ResetAt = nextMidnightUTC(time.Now())
 	}
 	return e
+}
+
+// maxErrorText bounds the text of a Cvent error kept anywhere.
+const maxErrorText = 1024
+
+// cutText cuts s to at most max bytes on a character boundary.
+func cutText(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // isDailyLimit tells the daily quota's 429 from the per-second one: Cvent

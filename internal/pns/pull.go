@@ -55,7 +55,7 @@ type Puller interface {
 // (or network errors), so cvent.ToTemporal decides the retry.
 func NewPuller(cfg PullConfig) (Puller, error) {
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		cfg.HTTPClient = cvent.NewHTTPClient(30 * time.Second)
 	}
 	switch cfg.Flavour {
 	case FlavourLegacy:

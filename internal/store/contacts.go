@@ -95,7 +95,7 @@ func (s *Store) GetContactUpdate(ctx context.Context, id int64) (*ContactUpdate,
 // FinishContactUpdate records the outcome of pushing an update to Cvent.
 func (s *Store) FinishContactUpdate(ctx context.Context, id int64, status, lastError string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE contact_updates SET status = $2, last_error = $3,
-		written_at = CASE WHEN $2 = 'written' THEN now() END WHERE id = $1`, id, status, lastError)
+		written_at = CASE WHEN $2 = 'written' THEN now() END WHERE id = $1`, id, status, CleanText(lastError, 1024))
 	if err != nil {
 		return fmt.Errorf("finish contact update %d: %w", id, err)
 	}
@@ -246,7 +246,7 @@ func (s *Store) FinishContactPush(ctx context.Context, p *ContactPush, owner, st
 		_, err = tx.ExecContext(ctx, `UPDATE contact_updates SET status = $4, last_error = $5,
 			written_at = CASE WHEN $4 = 'written' THEN now() END
 			WHERE integration_id = $1 AND contact_id = $2 AND id <= $3 AND status = 'pending'`,
-			p.IntegrationID, p.ContactID, p.Covers, status, lastError)
+			p.IntegrationID, p.ContactID, p.Covers, status, CleanText(lastError, 1024))
 		if err != nil {
 			return fmt.Errorf("finish contact updates: %w", err)
 		}

@@ -240,7 +240,7 @@ func (s *Store) RecordWriteOutcomes(ctx context.Context, integrationID, owner st
 	}
 	ids, statuses, errs := make([]string, len(outcomes)), make([]string, len(outcomes)), make([]string, len(outcomes))
 	for i, o := range outcomes {
-		ids[i], statuses[i], errs[i] = o.InviteeID, o.Status, o.Error
+		ids[i], statuses[i], errs[i] = o.InviteeID, o.Status, CleanText(o.Error, 1024)
 	}
 	// A check-in that becomes written is news for the platform: it is logged
 	// as participation.written in the same statement, once (an attendee
@@ -418,7 +418,7 @@ func (s *Store) EndSessionLease(ctx context.Context, integrationID, sessionID, o
 func (s *Store) RecordSessionOutcomes(ctx context.Context, integrationID, sessionID, owner string, outcomes []WriteOutcome) (recorded int, err error) {
 	ids, statuses, errs := make([]string, len(outcomes)), make([]string, len(outcomes)), make([]string, len(outcomes))
 	for i, o := range outcomes {
-		ids[i], statuses[i], errs[i] = o.InviteeID, o.Status, o.Error
+		ids[i], statuses[i], errs[i] = o.InviteeID, o.Status, CleanText(o.Error, 1024)
 	}
 	res, err := s.db.ExecContext(ctx, `
 		UPDATE session_participation p SET status = u.status, last_error = u.err, updated_at = now(),

@@ -29,7 +29,7 @@ func (s *Store) RecordPoll(ctx context.Context, integrationID string, watermark 
 		ON CONFLICT (integration_id) DO UPDATE SET
 			watermark = GREATEST(poll_state.watermark, EXCLUDED.watermark), last_run_at = now(),
 			last_error = EXCLUDED.last_error, fetched_total = poll_state.fetched_total + EXCLUDED.fetched_total`,
-		integrationID, nullTime(watermark), pollErr, fetched)
+		integrationID, nullTime(watermark), CleanText(pollErr, 1024), fetched)
 	if err != nil {
 		return fmt.Errorf("record poll: %w", err)
 	}
