@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/cventsync/cventsync/internal/cvent"
 	"github.com/cventsync/cventsync/internal/participation"
 	"github.com/cventsync/cventsync/internal/settings"
 	"github.com/cventsync/cventsync/internal/store"
@@ -51,20 +52,10 @@ type CventAccounts interface {
 	CheckIns(ctx context.Context, in *store.Integration) (api CheckInAPI, eventID string, err error)
 }
 
-// ErrorKind is how a Cvent error must be handled.
-type ErrorKind int
-
-// Error kinds.
-const (
-	ErrorPermanent   ErrorKind = iota // retrying cannot help
-	ErrorTransient                    // retry with backoff; Cvent may or may not have acted
-	ErrorRateLimited                  // per-second limit: nothing was done, retry after the delay
-	ErrorDailyLimit                   // daily quota spent: nothing was done, wait for 00:00 UTC
-)
-
-// ErrorClassifier classifies a Cvent error and says how long to wait before
-// retry attempt `attempt` (1-based; rate-limit backoff doubles with it).
-type ErrorClassifier func(err error, attempt int) (ErrorKind, time.Duration)
+// ErrorClassifier classifies a failed Cvent call for retry attempt
+// `attempt` (1-based): cvent.Decide, the one table of cases. Nil means
+// cvent.Decide at the current time.
+type ErrorClassifier func(err error, attempt int) cvent.Decision
 
 // MaxCheckInsPerCall is Cvent's limit for one check-in call.
 const MaxCheckInsPerCall = 100
@@ -272,7 +263,7 @@ func outcomeRecords(inviteeIDs []string, outcomes []CheckInOutcome) (records []s
 // call as over when its outcome is unknown.
 func (w *writeBack) callFailed(ctx context.Context, ids []string, callErr error, res *WriteBackResult,
 	record func([]store.WriteOutcome) (int, error), endLease func(time.Time) error) error {
-	kind, wait := w.p.Classify(callErr, attemptOf(ctx))
+	d := w.p.decide(callErr, attemptOf(ctx))
 	records := func(status, msg string) []store.WriteOutcome {
 		out := make([]store.WriteOutcome, len(ids))
 		for i, id := range ids {
@@ -280,16 +271,15 @@ func (w *writeBack) callFailed(ctx context.Context, ids []string, callErr error,
 		}
 		return out
 	}
-	switch kind {
-	case ErrorRateLimited:
+	switch {
+	case d.Limit == cvent.PerSecond:
 		// Cvent did nothing: release the claim and let Temporal retry after the delay.
 		if _, err := record(records(store.ParticipationPending, callErr.Error())); err != nil {
 			return err
 		}
-		return temporal.NewApplicationErrorWithOptions("Cvent rate limit: "+callErr.Error(), "CventTooManyRequests",
-			temporal.ApplicationErrorOptions{NextRetryDelay: wait, Cause: callErr})
-	case ErrorDailyLimit:
-		until := w.p.now().Add(wait)
+		return cvent.TemporalError(fmt.Errorf("Cvent rate limit: %w", callErr), d)
+	case d.Limit == cvent.Daily:
+		until := w.p.now().Add(d.Delay)
 		msg := fmt.Sprintf("Cvent daily API limit reached; parked until %s", until.UTC().Format(time.RFC3339))
 		if _, err := record(records(store.ParticipationPending, msg)); err != nil {
 			return err
@@ -297,7 +287,7 @@ func (w *writeBack) callFailed(ctx context.Context, ids []string, callErr error,
 		w.p.logger().Warn(msg, "integrationId", w.integrationID)
 		res.ParkedUntil = until
 		return nil
-	case ErrorPermanent:
+	case d.Action == cvent.GiveUp:
 		n, err := record(records(store.ParticipationFailed, callErr.Error()))
 		res.Failed += n
 		return err
@@ -367,10 +357,10 @@ func (w *writeBack) waitForLease(ctx context.Context, lease time.Time, n int, wh
 // settleFailed turns a failed "what does Cvent have" question into the
 // activity's error; the claims stay for the next attempt.
 func (w *writeBack) settleFailed(ctx context.Context, err error, what string) error {
-	kind, wait := w.p.Classify(err, attemptOf(ctx))
-	if kind == ErrorRateLimited || kind == ErrorDailyLimit {
-		return temporal.NewApplicationErrorWithOptions("Cvent rate limit: "+err.Error(), "CventTooManyRequests",
-			temporal.ApplicationErrorOptions{NextRetryDelay: min(wait, time.Hour), Cause: err})
+	if d := w.p.decide(err, attemptOf(ctx)); d.Action == cvent.RetryLater {
+		// Asked again within the hour at the latest, even when the daily quota is spent.
+		d.Delay = min(d.Delay, time.Hour)
+		return cvent.TemporalError(fmt.Errorf("Cvent rate limit: %s: %w", what, err), d)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
@@ -470,6 +460,15 @@ func (w *writeBack) writeSessions(ctx context.Context, res *WriteBackResult) err
 		heartbeat(ctx, res.Calls)
 	}
 	return nil
+}
+
+// decide classifies a failed Cvent call with the injected classifier, or
+// cvent.Decide.
+func (p *Participation) decide(err error, attempt int) cvent.Decision {
+	if p.Classify != nil {
+		return p.Classify(err, attempt)
+	}
+	return cvent.Decide(err, attempt, time.Now())
 }
 
 func attemptOf(ctx context.Context) int {

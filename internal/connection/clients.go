@@ -124,19 +124,9 @@ func (c *Clients) Contacts(_ context.Context, in *store.Integration) (activities
 	return contactAPI{client}, nil
 }
 
-// Classify implements activities.ErrorClassifier with Cvent's rules.
-func Classify(err error, attempt int) (activities.ErrorKind, time.Duration) {
-	kind, wait := cvent.ClassifyAt(err, attempt, time.Now())
-	switch kind {
-	case cvent.Permanent:
-		return activities.ErrorPermanent, wait
-	case cvent.TooManyRequests:
-		return activities.ErrorRateLimited, wait
-	case cvent.LimitExceeded:
-		return activities.ErrorDailyLimit, wait
-	default:
-		return activities.ErrorTransient, wait
-	}
+// Classify implements activities.ErrorClassifier: cvent.Decide now.
+func Classify(err error, attempt int) cvent.Decision {
+	return cvent.Decide(err, attempt, time.Now())
 }
 
 type checkInAPI struct{ c *cvent.Client }
