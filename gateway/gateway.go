@@ -47,6 +47,8 @@ type Options struct {
 	// Notifier, when set, wakes change feed long-polls; without it the
 	// gateway opens its own at the first long-poll.
 	Notifier *store.Notifier
+	// MetricsToken, when set, is the bearer token /metrics wants.
+	MetricsToken string
 	// AdminMaxBodyBytes caps an admin API body (413 above); 0 = 1 MiB.
 	AdminMaxBodyBytes int64
 	// TrustedProxies may set X-Forwarded-For for webhooks' source checks.

@@ -27,7 +27,7 @@ func (s *Server) observabilityRoutes(r *gin.Engine) {
 		checks.Database = s.opts.Store
 		extra = metrics.Handler(dbmetrics.NewCollector(s.opts.Store))
 	}
-	r.GET("/metrics", gin.WrapH(extra))
+	r.GET("/metrics", gin.WrapH(metrics.RequireToken(s.opts.MetricsToken, extra)))
 	r.GET("/livez", gin.WrapF(health.Livez))
 	r.GET("/readyz", gin.WrapF(checks.Readyz))
 }

@@ -92,7 +92,7 @@ func newObsStack(t *testing.T, temporalAddress string) *obsStack {
 	srv := httptest.NewServer(gw.Handler())
 	t.Cleanup(srv.Close)
 	s := &stack{t: t, store: st, gw: gw, server: srv, startWorker: func() {}, stopWorker: func() {}, queue: queue}
-	return &obsStack{stack: s, logs: logs, worker: worker.HTTPHandler(st, c)}
+	return &obsStack{stack: s, logs: logs, worker: worker.HTTPHandler(st, c, "")}
 }
 
 // postWithRequestID sends a webhook with an X-Request-Id and returns the
@@ -296,4 +296,29 @@ func (b *syncBuffer) lines() []string {
 		out = append(out, r.Text())
 	}
 	return out
+}
+
+// CVENTSYNC_METRICS_TOKEN guards /metrics on gateway and worker (the
+// gateway's address is public); the probes stay open.
+func TestMetricsToken(t *testing.T) {
+	gw := gateway.New(gateway.Options{AdminToken: adminToken, MetricsToken: "m-token"})
+	t.Cleanup(gw.Close)
+	for name, h := range map[string]http.Handler{"gateway": gw.Handler(), "worker": worker.HTTPHandler(nil, nil, "m-token")} {
+		for auth, want := range map[string]int{"": http.StatusUnauthorized, "Bearer " + adminToken: http.StatusUnauthorized, "Bearer m-token": http.StatusOK} {
+			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != want {
+				t.Errorf("%s /metrics with %q: %d, want %d", name, auth, rec.Code, want)
+			}
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/livez", nil))
+		if rec.Code != http.StatusOK {
+			t.Errorf("%s /livez must stay open: %d", name, rec.Code)
+		}
+	}
 }

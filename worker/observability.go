@@ -19,15 +19,16 @@ import (
 )
 
 // HTTPHandler serves the worker's /metrics, /livez, /readyz and /healthz.
-// st may be nil (no database gauges or check).
-func HTTPHandler(st *store.Store, c client.Client) http.Handler {
+// st may be nil (no database gauges or check); metricsToken, when set,
+// guards /metrics (see metrics.RequireToken).
+func HTTPHandler(st *store.Store, c client.Client, metricsToken string) http.Handler {
 	mux := http.NewServeMux()
 	checks := &health.Checks{Temporal: c}
 	if st != nil {
 		checks.Database = st
-		mux.Handle("GET /metrics", metrics.Handler(dbmetrics.NewCollector(st)))
+		mux.Handle("GET /metrics", metrics.RequireToken(metricsToken, metrics.Handler(dbmetrics.NewCollector(st))))
 	} else {
-		mux.Handle("GET /metrics", metrics.Handler())
+		mux.Handle("GET /metrics", metrics.RequireToken(metricsToken, metrics.Handler()))
 	}
 	mux.HandleFunc("GET /livez", health.Livez)
 	mux.HandleFunc("GET /readyz", checks.Readyz)

@@ -194,6 +194,8 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 		PublicURL: cfg.Public(), MaxBodyBytes: cfg.MaxBodyBytes, BodyMemoryBytes: cfg.BodyMemoryBytes, SecretBox: box, Logger: log,
 		Cvent:    &connection.Clients{Box: box, Limiters: &cvent.Limiters{}, Logger: log},
 		Outbound: outbound,
+		// The gateway's address is public; its /metrics may want a token.
+		MetricsToken: cfg.MetricsToken,
 	})
 	defer gw.Close()
 	// Bodies have their own pace limits (see gateway/body.go); these bound
@@ -228,7 +230,7 @@ func serveWorkerHTTP(cfg *config.Config, st *store.Store, c client.Client, log *
 	if err != nil {
 		return nil, fmt.Errorf("worker metrics listener on %s (CVENTSYNC_WORKER_HTTP_ADDR): %w", cfg.WorkerHTTPAddr, err)
 	}
-	srv := &http.Server{Handler: worker.HTTPHandler(st, c), ReadHeaderTimeout: 10 * time.Second,
+	srv := &http.Server{Handler: worker.HTTPHandler(st, c, cfg.MetricsToken), ReadHeaderTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -50,6 +50,9 @@ type Config struct {
 	LogFormat string `env:"CVENTSYNC_LOG_FORMAT" envDefault:"text"`
 	// WorkerHTTPAddr is where the worker serves /metrics, /livez and /readyz.
 	WorkerHTTPAddr string `env:"CVENTSYNC_WORKER_HTTP_ADDR" envDefault:"127.0.0.1:8081"`
+	// MetricsToken, when set, is the bearer token gateway's and worker's
+	// /metrics want (the gateway's address is public).
+	MetricsToken string `env:"CVENTSYNC_METRICS_TOKEN"`
 
 	// Connection security for a production Temporal cluster or Temporal
 	// Cloud; all unset means plaintext, as the local dev server expects.

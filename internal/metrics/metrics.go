@@ -6,6 +6,7 @@
 package metrics
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"strconv"
 	"strings"
@@ -212,4 +213,22 @@ func (d *dailyCounts) add(account string, now time.Time) int64 {
 	}
 	d.counts[account]++
 	return d.counts[account]
+}
+
+// RequireToken guards h with a bearer token when token is set: the
+// gateway's address is public (Cvent reaches it), and the metrics name
+// integrations, destinations and Cvent accounts. An empty token leaves h open.
+func RequireToken(token string, h http.Handler) http.Handler {
+	if token == "" {
+		return h
+	}
+	want := "Bearer " + token
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(want)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics need Authorization: Bearer <CVENTSYNC_METRICS_TOKEN>", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -10,11 +12,11 @@ import (
 func TestEndpoint(t *testing.T) {
 	for path, want := range map[string]string{
 		"/events/3E2D1C0B-9A8F-4E7D-8C6B-5A4F3E2D1C0B/check-in": "/events/{id}/check-in",
-		"/attendees?filter=x":                                 "/attendees",
-		"/contacts/a1b2c3d4":                                  "/contacts/{id}",
-		"/sessions/42/enrollment":                             "/sessions/{id}/enrollment",
-		"/usage/tier":                                         "/usage/tier",
-		"/oauth2/token":                                       "/oauth2/token",
+		"/attendees?filter=x":     "/attendees",
+		"/contacts/a1b2c3d4":      "/contacts/{id}",
+		"/sessions/42/enrollment": "/sessions/{id}/enrollment",
+		"/usage/tier":             "/usage/tier",
+		"/oauth2/token":           "/oauth2/token",
 	} {
 		if got := Endpoint(path); got != want {
 			t.Errorf("Endpoint(%q) = %q, want %q", path, got, want)
@@ -68,5 +70,23 @@ func TestTemporalHandler(t *testing.T) {
 	hist := byName["test_sdk_latency_seconds"]
 	if hist == nil || hist.Metric[0].GetHistogram().GetSampleCount() != 1 {
 		t.Fatalf("timer histogram: %v", hist)
+	}
+}
+
+func TestRequireToken(t *testing.T) {
+	h := RequireToken("s3cret", Handler())
+	for auth, want := range map[string]int{"": http.StatusUnauthorized, "Bearer wrong": http.StatusUnauthorized, "Bearer s3cret": http.StatusOK} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		h.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("Authorization %q: %d, want %d", auth, rec.Code, want)
+		}
+	}
+	if RequireToken("", Handler()) == nil {
+		t.Error("no token must leave the handler open")
 	}
 }
