@@ -147,7 +147,7 @@ func (s *Server) replayDelivery(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if d.Status == store.DeliveryRejected || d.Status == store.DeliveryIgnored {
+	if d.Status == store.DeliveryRejected || d.Status == store.DeliveryIgnored || d.Status == store.DeliveryDismissed {
 		abort(c, http.StatusConflict, "delivery "+itoa(d.ID)+" is "+d.Status+" ("+d.Error+"); there is nothing to replay")
 		return
 	}
@@ -158,7 +158,11 @@ func (s *Server) replayDelivery(c *gin.Context) {
 	}
 	// Back to received first: whoever applies it marks it processed, and if
 	// Temporal is down the maintenance sweep picks the replay up later.
-	if d, err = s.opts.Store.MarkForReplay(c, d.ID); err != nil {
+	id := d.ID
+	if d, err = s.opts.Store.MarkForReplay(c, id); errors.Is(err, store.ErrNotFound) {
+		abort(c, http.StatusConflict, "delivery "+itoa(id)+" has no body any more (retention or erasure removed it); there is nothing to replay")
+		return
+	} else if err != nil {
 		s.internalError(c, "mark delivery for replay", err)
 		return
 	}

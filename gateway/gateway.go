@@ -154,6 +154,9 @@ func (s *Server) routes() {
 	api.GET("/integrations/:id/resyncs/:resyncId", s.getResync)
 	api.GET("/deliveries/:deliveryId", s.getDelivery)
 	api.POST("/deliveries/:deliveryId/replay", s.replayDelivery)
+	// Personal data: dismissal, erasure (gateway/erasure.go).
+	api.POST("/deliveries/:deliveryId/dismiss", s.dismissDelivery)
+	api.POST("/erasure", s.eraseByEmail)
 	api.POST("/integrations/:id/deliveries/replay", s.replayDeliveries)
 	api.GET("/integrations/:id/deliveries/replays/:replayId", s.getBulkReplay)
 	api.POST("/integrations/:id/destinations", s.createDestination)

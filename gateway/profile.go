@@ -100,23 +100,16 @@ func (s *Server) startContactUpdate(ctx context.Context, workflowID string, upda
 	return err
 }
 
-// deleteAttendee removes an attendee from the platform directory. It never
+// deleteAttendee erases an attendee: their personal data leaves the
+// directory, the stored bodies and the change log, and a tombstone keeps
+// replays and polls from bringing them back (gateway/erasure.go). It never
 // cancels the registration in Cvent: the platform is not where people cancel.
 func (s *Server) deleteAttendee(c *gin.Context) {
 	in, ok := s.loadIntegration(c)
 	if !ok {
 		return
 	}
-	err := s.opts.Store.DeleteAttendee(c, in.ID, c.Param("inviteeId"))
-	if errors.Is(err, store.ErrNotFound) {
-		abort(c, http.StatusNotFound, "no attendee with invitee id "+c.Param("inviteeId"))
-		return
-	}
-	if err != nil {
-		s.internalError(c, "delete attendee", err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+	s.erasePerson(c, in.ID, c.Param("inviteeId"))
 }
 
 func keys(m map[string]string) []string {

@@ -40,6 +40,8 @@ type Deps struct {
 	Outbound safehttp.Policy
 	// ChangeRetention is how long change log entries are kept (0: 30 days).
 	ChangeRetention time.Duration
+	// BodyRetention is how long stored bodies of applied deliveries are kept (0: 30 days).
+	BodyRetention time.Duration
 }
 
 // New creates a worker on taskQueue with every workflow and activity registered.
@@ -109,6 +111,7 @@ func Register(r sdkworker.Registry, deps Deps) {
 		out.Box = deps.Cvent.Box
 	}
 	r.RegisterActivity(out)
+	r.RegisterActivity(&activities.Retention{Store: deps.Store, BodyRetention: deps.BodyRetention})
 	r.RegisterActivity(&activities.Replay{Store: deps.Store})
 	rfp := &activities.RFP{Store: deps.Store, Logger: deps.Logger}
 	if deps.Cvent != nil {

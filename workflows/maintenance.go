@@ -87,6 +87,13 @@ func Maintenance(ctx workflow.Context, in *activities.StaleWorkInput) (*activiti
 	if err := workflow.ExecuteActivity(pctx, o.PruneChanges).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("maintenance could not prune the change log", "error", err)
 	}
+	// Stored webhook bodies of applied deliveries expire (personal data).
+	if workflow.GetVersion(ctx, "purge-bodies", workflow.DefaultVersion, 1) == 1 {
+		var r *activities.Retention
+		if err := workflow.ExecuteActivity(pctx, r.PurgeBodies).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("maintenance could not purge expired delivery bodies", "error", err)
+		}
+	}
 	// Wait only until each child has started (or was found running): they
 	// are abandoned and run on their own.
 	for _, f := range futures {

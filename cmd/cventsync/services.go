@@ -115,7 +115,7 @@ func runWorker(ctx context.Context, cfg *config.Config, st *store.Store, log *sl
 		return err
 	}
 	w := worker.New(c, cfg.TaskQueue, worker.Deps{Store: st, Notifier: notifier, Cvent: clients, Logger: log,
-		Outbound: outbound, ChangeRetention: cfg.ChangeRetention})
+		Outbound: outbound, ChangeRetention: cfg.ChangeRetention, BodyRetention: cfg.BodyRetention})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

@@ -69,6 +69,35 @@ type Delivery struct {
 // transaction, unlocked for a preview.
 type Lookup func(ctx context.Context, inviteeIDs []string) (map[string]directory.Attendee, error)
 
+// Erased answers which invitee ids were erased (store.Tx.ErasedInvitees):
+// their items are skipped, so a replay of an old delivery or a poll never
+// brings an erased person back. Nil checks nothing (a preview).
+type Erased func(ctx context.Context, inviteeIDs []string) (map[string]bool, error)
+
+func txErased(tx *store.Tx, integrationID string) Erased {
+	return func(ctx context.Context, ids []string) (map[string]bool, error) {
+		return tx.ErasedInvitees(ctx, integrationID, ids)
+	}
+}
+
+// dropErased removes erased ids from ids (one lookup) and counts them.
+func dropErased(ctx context.Context, erased Erased, ids []string) ([]string, int, error) {
+	if erased == nil || len(ids) == 0 {
+		return ids, 0, nil
+	}
+	gone, err := erased(ctx, ids)
+	if err != nil || len(gone) == 0 {
+		return ids, 0, err
+	}
+	kept := ids[:0:0]
+	for _, id := range ids {
+		if !gone[id] {
+			kept = append(kept, id)
+		}
+	}
+	return kept, len(ids) - len(kept), nil
+}
+
 // Plan is everything a delivery would change, computed without writing.
 type Plan struct {
 	Result    *Result
@@ -86,9 +115,17 @@ type Plan struct {
 
 // Apply decodes a delivery body and applies it in tx.
 func Apply(ctx context.Context, tx *store.Tx, d Delivery) (*Result, error) {
-	plan, err := PlanDelivery(ctx, d, func(ctx context.Context, ids []string) (map[string]directory.Attendee, error) {
+	env, err := cventpush.DecodeEnvelope(d.Body)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := env.Items()
+	if err != nil {
+		return nil, err
+	}
+	plan, err := planItems(ctx, d, env, raw, func(ctx context.Context, ids []string) (map[string]directory.Attendee, error) {
 		return tx.LockAttendees(ctx, d.IntegrationID, ids)
-	})
+	}, txErased(tx, d.IntegrationID))
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +143,7 @@ func PlanDelivery(ctx context.Context, d Delivery, lookup Lookup) (*Plan, error)
 	if err != nil {
 		return nil, err
 	}
-	return planItems(ctx, d, env, raw, lookup)
+	return planItems(ctx, d, env, raw, lookup, nil)
 }
 
 // ApplyItems applies some items of a decoded delivery in tx: a large
@@ -114,7 +151,7 @@ func PlanDelivery(ctx context.Context, d Delivery, lookup Lookup) (*Plan, error)
 func ApplyItems(ctx context.Context, tx *store.Tx, d Delivery, env *cventpush.Envelope, raw []json.RawMessage) (*Result, error) {
 	plan, err := planItems(ctx, d, env, raw, func(ctx context.Context, ids []string) (map[string]directory.Attendee, error) {
 		return tx.LockAttendees(ctx, d.IntegrationID, ids)
-	})
+	}, txErased(tx, d.IntegrationID))
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +162,7 @@ func ApplyItems(ctx context.Context, tx *store.Tx, d Delivery, env *cventpush.En
 // taken for a mistake and replaced by the time the delivery was received.
 const MaxClockSkew = 24 * time.Hour
 
-func planItems(ctx context.Context, d Delivery, env *cventpush.Envelope, raw []json.RawMessage, lookup Lookup) (*Plan, error) {
+func planItems(ctx context.Context, d Delivery, env *cventpush.Envelope, raw []json.RawMessage, lookup Lookup, erased Erased) (*Plan, error) {
 	p := &Plan{Result: &Result{EventType: string(env.EventType), Items: len(raw)}}
 	res := p.Result
 	p.sourceTime, _ = mapping.SourceTime(env.MessageTime.Time, d.ReceivedAt, MaxClockSkew)
@@ -135,13 +172,13 @@ func planItems(ctx context.Context, d Delivery, env *cventpush.Envelope, raw []j
 		if err != nil {
 			return nil, err
 		}
-		return p, planAttendees(ctx, d, p, items, lookup)
+		return p, planAttendees(ctx, d, p, items, lookup, erased)
 	case cventpush.KindSubstitution:
 		items, err := cventpush.Substitutions(raw)
 		if err != nil {
 			return nil, err
 		}
-		return p, planSubstitutions(ctx, d, p, items, lookup)
+		return p, planSubstitutions(ctx, d, p, items, lookup, erased)
 	case cventpush.KindSession, cventpush.KindSessionDeleted:
 		items, err := cventpush.Sessions(raw)
 		if err != nil {
@@ -179,9 +216,23 @@ func planItems(ctx context.Context, d Delivery, env *cventpush.Envelope, raw []j
 		if err != nil {
 			return nil, err
 		}
+		ids := map[string]bool{}
+		for i := range items {
+			if id := items[i].InviteeID(); id != "" {
+				ids[id] = true
+			}
+		}
+		kept, _, err := dropErased(ctx, erased, sortedKeys(ids))
+		if err != nil {
+			return nil, err
+		}
+		live := make(map[string]bool, len(kept))
+		for _, id := range kept {
+			live[id] = true
+		}
 		for i := range items {
 			entries := mapping.AgendaFromRegistration(d.IntegrationID, res.EventType, &items[i], p.sourceTime)
-			if items[i].InviteeID() == "" || len(entries) == 0 {
+			if items[i].InviteeID() == "" || len(entries) == 0 || !live[items[i].InviteeID()] {
 				res.Skipped++
 				continue
 			}
@@ -194,7 +245,7 @@ func planItems(ctx context.Context, d Delivery, env *cventpush.Envelope, raw []j
 	}
 }
 
-func planAttendees(ctx context.Context, d Delivery, p *Plan, items []cventpush.Attendee, lookup Lookup) error {
+func planAttendees(ctx context.Context, d Delivery, p *Plan, items []cventpush.Attendee, lookup Lookup, erased Erased) error {
 	res := p.Result
 	// The newest item per invitee wins inside one delivery too; one statement
 	// cannot write the same row twice.
@@ -209,7 +260,11 @@ func planAttendees(ctx context.Context, d Delivery, p *Plan, items []cventpush.A
 			latest[id] = i
 		}
 	}
-	ids := sortedKeys(latest)
+	ids, gone, err := dropErased(ctx, erased, sortedKeys(latest))
+	if err != nil {
+		return err
+	}
+	res.Skipped += gone
 	stored, err := storedBy(ctx, lookup, ids)
 	if err != nil {
 		return err
@@ -239,7 +294,7 @@ func planAttendees(ctx context.Context, d Delivery, p *Plan, items []cventpush.A
 	return nil
 }
 
-func planSubstitutions(ctx context.Context, d Delivery, p *Plan, items []cventpush.Substitution, lookup Lookup) error {
+func planSubstitutions(ctx context.Context, d Delivery, p *Plan, items []cventpush.Substitution, lookup Lookup, erased Erased) error {
 	byID := map[string]int{}
 	for i := range items {
 		if items[i].InviteeID() == "" {
@@ -248,7 +303,11 @@ func planSubstitutions(ctx context.Context, d Delivery, p *Plan, items []cventpu
 		}
 		byID[items[i].InviteeID()] = i
 	}
-	ids := sortedKeys(byID)
+	ids, gone, err := dropErased(ctx, erased, sortedKeys(byID))
+	if err != nil {
+		return err
+	}
+	p.Result.Skipped += gone
 	stored, err := storedBy(ctx, lookup, ids)
 	if err != nil {
 		return err
@@ -377,7 +436,15 @@ func ApplyRESTSessions(ctx context.Context, tx *store.Tx, integrationID string, 
 		return nil, err
 	}
 	res.Written, res.Stale = n, len(records)-n
-	if err := tx.ReplaceAgendas(ctx, integrationID, mapping.AgendasFromEnrollment(enrollments), at); err != nil {
+	agendas := mapping.AgendasFromEnrollment(enrollments)
+	gone, err := tx.ErasedInvitees(ctx, integrationID, sortedKeys(agendas))
+	if err != nil {
+		return nil, err
+	}
+	for id := range gone {
+		delete(agendas, id)
+	}
+	if err := tx.ReplaceAgendas(ctx, integrationID, agendas, at); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -225,7 +225,7 @@ func (s *Store) MarkForReplay(ctx context.Context, id int64) (*Delivery, error) 
 	var d Delivery
 	err := s.db.GetContext(ctx, &d, `
 		UPDATE deliveries SET status = 'received', error = '', dispatched_at = NULL, applied_items = 0
-		WHERE id = $1 AND status IN ('received', 'processed', 'failed')
+		WHERE id = $1 AND status IN ('received', 'processed', 'failed') AND body_purged_at IS NULL
 		RETURNING `+deliverySummaryColumns, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
