@@ -43,7 +43,7 @@ type integrationJSON struct {
 func (s *Server) integrationJSON(in *store.Integration) integrationJSON {
 	return integrationJSON{
 		ID: in.ID, Name: in.Name, CventEventID: in.CventEventID, Environment: in.Environment, Region: in.Region,
-		WebhookURL: s.webhookURL(in.ID), CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt, Settings: in.Settings,
+		WebhookURL: s.webhookURL(in.ID), CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt, Settings: s.maskSettings(in.Settings),
 	}
 }
 

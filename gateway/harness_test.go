@@ -79,7 +79,11 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	if addr == "" {
 		addr = testenv.TemporalAddress(t)
 	}
-	c, err := client.NewLazyClient(client.Options{HostPort: addr, Logger: quietSDKLogger(),
+	sdkLogger := quietSDKLogger()
+	if opts.logTo != nil { // workflow and activity loggers too
+		sdkLogger = tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(opts.logTo, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
+	c, err := client.NewLazyClient(client.Options{HostPort: addr, Logger: sdkLogger,
 		DataConverter: opts.dataConverter, FailureConverter: opts.failureConverter})
 	if err != nil {
 		t.Fatal(err)

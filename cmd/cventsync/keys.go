@@ -137,4 +137,3 @@ func timeText(t time.Time, valid bool) string {
 	}
 	return t.UTC().Format(time.RFC3339)
 }
-

@@ -128,6 +128,9 @@ func SealSecret(update, current json.RawMessage, box *secret.Box) (json.RawMessa
 	if err := json.Unmarshal(update, &s); err != nil {
 		return update, nil // the validator reports it with the field names
 	}
+	if strings.HasPrefix(s.ClientSecret, "…") {
+		s.ClientSecret = "" // the masked value an answer showed: keep the stored secret
+	}
 	if s.ClientSecret != "" {
 		if box == nil {
 			return nil, errors.New("cannot store clientSecret: the server has no CVENTSYNC_SECRET_KEY")
