@@ -122,3 +122,41 @@ func TestHandlerAuthAndCORS(t *testing.T) {
 		t.Fatalf("decode: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// A browser signs in once with the token and then decodes with the cookie.
+func TestHandlerLoginCookie(t *testing.T) {
+	c := codec(t, k1)
+	h := payloadcodec.NewHandler(c, payloadcodec.HandlerOptions{Origins: []string{"http://127.0.0.1:8233"}, Token: "tok"})
+	form := func(token string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader("token="+token))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := form("wrong"); rec.Code != http.StatusUnauthorized || len(rec.Result().Cookies()) != 0 {
+		t.Fatalf("wrong token: %d %v", rec.Code, rec.Result().Cookies())
+	}
+	rec := form("tok")
+	cookies := rec.Result().Cookies()
+	if rec.Code != http.StatusOK || len(cookies) != 1 || !cookies[0].HttpOnly || cookies[0].Value == "tok" {
+		t.Fatalf("sign-in: %d %+v", rec.Code, cookies)
+	}
+	plain, _ := converter.GetDefaultDataConverter().ToPayload("x")
+	enc, _ := c.Encode([]*commonpb.Payload{plain})
+	body, _ := json.Marshal(commonpb.Payloads{Payloads: enc})
+	req := httptest.NewRequest(http.MethodPost, "/decode", bytes.NewReader(body))
+	req.AddCookie(cookies[0])
+	out := httptest.NewRecorder()
+	h.ServeHTTP(out, req)
+	if out.Code != http.StatusOK {
+		t.Fatalf("decode with the session cookie: %d %s", out.Code, out.Body)
+	}
+	req = httptest.NewRequest(http.MethodPost, "/decode", bytes.NewReader(body))
+	req.AddCookie(&http.Cookie{Name: payloadcodec.SessionCookie, Value: "forged"})
+	out = httptest.NewRecorder()
+	h.ServeHTTP(out, req)
+	if out.Code != http.StatusUnauthorized {
+		t.Fatalf("forged cookie: %d", out.Code)
+	}
+}
