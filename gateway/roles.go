@@ -66,6 +66,8 @@ var routeRoles = map[string]Role{
 	"GET /api/v1/deliveries/:deliveryId/body":                           RoleOperator,
 	"POST /api/v1/deliveries/:deliveryId/replay":                        RoleOperator,
 	"POST /api/v1/integrations/:id/deliveries/replay":                   RoleOperator,
+	"GET /api/v1/integrations/:id/deliveries/replays/:replayId":         RoleOperator,
+	"POST /api/v1/deliveries/:deliveryId/dismiss":                       RoleOperator,
 	"POST /api/v1/integrations/:id/poll":                                RoleOperator,
 	"POST /api/v1/integrations/:id/resync":                              RoleOperator,
 	"POST /api/v1/integrations/:id/rfps/:rfpId/refresh":                 RoleOperator,
