@@ -1,7 +1,10 @@
 package gateway_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -9,16 +12,21 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/cventsync/cventsync/internal/simulator"
+	"github.com/cventsync/cventsync/internal/testenv"
 )
 
 // TestSecretsNeverInLogsOrAnswers runs a full round (a manual sync through
 // webhooks, a wrong token, a poll and a re-sync against the simulated Cvent
 // account, API keys used, listed and revoked, the platform key on the
 // feed) with the gateway's and worker's logs captured at debug level, and
-// finds none of the secrets it configured in the logs or in any answer
-// after the one that showed it once; the Cvent client secret is shown
-// masked as …abcd.
+// finds none of the secrets it configured in the logs, in the workflow
+// histories (as the server stores them) or in any answer after the one
+// that showed it once; the Cvent client secret is shown masked as …abcd.
 func TestSecretsNeverInLogsOrAnswers(t *testing.T) {
 	logs := &syncBuffer{}
 	s := newCventStackWith(t, simulator.Config{Attendees: 5}, "", stackOptions{logTo: logs}, true)
@@ -83,6 +91,10 @@ func TestSecretsNeverInLogsOrAnswers(t *testing.T) {
 	if err := s.store.DB().Get(&after, sealed, s.in.ID); err != nil || before == "" || after != before {
 		t.Errorf("PATCH with the masked secret changed the stored one (%v)", err)
 	}
+	histories := runHistories(t, s.in.ID)
+	if !bytes.Contains(histories, []byte(s.in.ID)) {
+		t.Fatalf("the %d bytes of history scanned do not hold the integration id: the scan would see nothing", len(histories))
+	}
 	secrets := map[string]string{
 		"Cvent client secret": clientSecret,
 		"webhook token":       s.in.WebhookToken,
@@ -111,6 +123,44 @@ func TestSecretsNeverInLogsOrAnswers(t *testing.T) {
 			if strings.Contains(answers.String(), needle) {
 				t.Errorf("an API answer contains the %s", name)
 			}
+			if bytes.Contains(histories, []byte(needle)) {
+				t.Errorf("a workflow history contains the %s", name)
+			}
 		}
+	}
+}
+
+// runHistories is every workflow history the integration's work left, as
+// the server stores it (proto bytes: payloads as they were sent).
+func runHistories(t *testing.T, integrationID string) []byte {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress(t), Logger: quietSDKLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var all []byte
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("CventIntegrationId = '%s'", integrationID), PageSize: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The re-sync and the deliveries' ingest, at least.
+		if len(resp.GetExecutions()) >= 2 || time.Now().After(deadline) {
+			if len(resp.GetExecutions()) == 0 {
+				t.Fatal("no workflow listed for the integration")
+			}
+			for _, e := range resp.GetExecutions() {
+				b, err := proto.Marshal(rawHistory(t, c, e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, b...)
+			}
+			return all
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
