@@ -222,7 +222,7 @@ func (w *jsonWalker) value(path string, depth int) error {
 					return err
 				}
 				if err := checkInputText(path+"."+key, key, maxJSONKey); err != nil {
-					err.Problem = path + ": key " + strconv.Quote(key) + " " + strings.TrimPrefix(err.Problem, path+"."+key+": ")
+					err.Problem = path + ": key " + quoteShort(key) + " " + strings.TrimPrefix(err.Problem, path+"."+key+": ")
 					err.Field = path
 					return err
 				}
@@ -275,4 +275,13 @@ func (w *jsonWalker) afterToken(path string) error {
 		return badInput(path, "is not valid UTF-8")
 	}
 	return nil
+}
+
+// quoteShort quotes a key for an error message, cut so that an over-long
+// key is not echoed whole.
+func quoteShort(key string) string {
+	if len(key) > 64 {
+		key = strings.ToValidUTF8(key[:64], "") + "…"
+	}
+	return strconv.Quote(key)
 }
