@@ -53,6 +53,10 @@ type Options struct {
 	AdminMaxBodyBytes int64
 	// TrustedProxies may set X-Forwarded-For for webhooks' source checks.
 	TrustedProxies []netip.Prefix
+	// TemporalUIURL and TemporalNamespace build the console's links to the
+	// Temporal Web UI (gateway/console.go).
+	TemporalUIURL     string
+	TemporalNamespace string
 }
 
 // Server is the HTTP gateway.
@@ -112,6 +116,8 @@ func (s *Server) routes() {
 	r := s.engine
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	s.observabilityRoutes(r)
+	// The operator console (gateway/console).
+	s.consoleRoutes(r)
 
 	hooks := r.Group("/webhooks/cvent/:integrationId")
 	hooks.GET("", s.webhookValidate)

@@ -193,7 +193,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 		Store: st, Temporal: c, TaskQueue: cfg.TaskQueue, AdminToken: cfg.AdminToken,
 		PublicURL: cfg.Public(), MaxBodyBytes: cfg.MaxBodyBytes, BodyMemoryBytes: cfg.BodyMemoryBytes, SecretBox: box, Logger: log,
 		Cvent:    &connection.Clients{Box: box, Limiters: &cvent.Limiters{}, Logger: log},
-		Outbound: outbound,
+		Outbound: outbound, TemporalUIURL: cfg.TemporalUI, TemporalNamespace: cfg.TemporalNamespace,
 		// The gateway's address is public; its /metrics may want a token.
 		MetricsToken: cfg.MetricsToken,
 	})
