@@ -28,13 +28,19 @@ build:
 dev: temporal build
 	$(CVENTSYNC) dev
 
-# docker-compose validates docker-compose.yml in the tests (no Docker engine needed).
+# docker-compose validates docker-compose.yml in the tests (no Docker engine needed);
+# chromium runs the console's browser tests.
 tools:
 	@command -v docker-compose >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing docker-compose (validates docker-compose.yml in tests)"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose) >/dev/null; \
 	  else echo "docker-compose is missing: apt-get install docker-compose (the compose test is skipped without it)"; fi; }
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium (the console's browser tests)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
+	  else echo "chromium is missing: apt-get install chromium (the console's browser tests are skipped without it)"; fi; }
 
 test: temporal tools lint
 	go test $(GO_TEST_FLAGS) ./...
