@@ -263,6 +263,20 @@ func TestConsoleFindReplayAndResyncInBrowser(t *testing.T) {
 		t.Errorf("mapping preview:\n%s", got)
 	}
 
+	// The account's Cvent events, past and cancelled ones too, by title or code
+	// (GET /events on the simulator, checked against Cvent's OpenAPI spec).
+	b.open("/console/integrations/"+s.in.ID+"/events?q=summit", "#events")
+	if got := b.text("#events"); !strings.Contains(got, "Northwind Summit 2025") || !strings.Contains(got, "Completed") ||
+		!strings.Contains(got, "(this integration)") {
+		t.Errorf("events matching summit:\n%s", got)
+	}
+	b.typeInto("#events-q", "roadshowlis")
+	b.submit("#events-find", "#events")
+	if got := b.text("#events tbody"); !strings.Contains(got, "Partner Roadshow Lisbon") || !strings.Contains(got, "Cancelled") || strings.Contains(got, "Summit") {
+		t.Errorf("events matching the code ROADSHOWLIS:\n%s", got)
+	}
+	screenshot(t, ctx, "console-events.png")
+
 	// Re-sync from Cvent's REST API with a progress bar.
 	b.open("/console/integrations/"+s.in.ID, "#resync")
 	b.submit("#resync", "#resync-status")

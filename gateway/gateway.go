@@ -150,6 +150,7 @@ func (s *Server) routes() {
 	api.PATCH("/integrations/:id", s.updateIntegration)
 	api.DELETE("/integrations/:id/attendees/:inviteeId", s.deleteAttendee)
 	api.GET("/integrations/:id/fields", s.listFields)
+	api.GET("/integrations/:id/cvent/events", s.listCventEvents) // the account's events (gateway/cventevents.go)
 	api.POST("/integrations/:id/mapping/preview", s.previewMapping)
 	api.GET("/integrations/:id/attendees/:inviteeId/agenda", s.attendeeAgenda)
 	api.GET("/integrations/:id/speakers", s.listSpeakers)

@@ -76,6 +76,7 @@ func (c *Console) routes() {
 	m.Handle("GET /console/integrations/{id}/replay", c.auth(c.bulkReplayConfirm))
 	m.Handle("POST /console/integrations/{id}/replay", c.auth(c.bulkReplayStart))
 	m.Handle("GET /console/integrations/{id}/replays/{rid}", c.auth(c.bulkReplayPage))
+	m.Handle("GET /console/integrations/{id}/events", c.auth(c.eventsPage))
 	m.Handle("GET /console/integrations/{id}/mapping", c.auth(c.mappingPage))
 	m.Handle("POST /console/integrations/{id}/mapping", c.auth(c.mappingPreview))
 	m.Handle("GET /console/deliveries/{did}", c.auth(c.deliveryPage))

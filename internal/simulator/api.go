@@ -30,6 +30,7 @@ func (s *Simulator) Handler() http.Handler {
 	api("GET /ea/attendees", s.listAttendees)
 	api("POST /ea/attendees/filter", s.listAttendees)
 	api("GET /ea/attendees/{id}", s.getAttendee)
+	api("GET /ea/events", s.listEvents)
 	api("GET /ea/events/{id}", s.getEvent)
 	api("GET /ea/contacts/{id}", s.getContact)
 	api("PATCH /ea/contacts/{id}", s.patchContact)
