@@ -124,17 +124,19 @@ type Erasure struct {
 	SessionActivities int64  `json:"sessionParticipation"`
 }
 
-// ErasePerson removes a person's personal data from one integration in one
-// transaction: the attendee (participation rows go with it), agenda,
+// ErasePerson removes a person's personal data from one integration: in one
+// transaction the attendee (participation rows go with it), agenda,
 // session participation, pending contact updates and pushes, their entries
-// in the change log (record and changed replaced by {"inviteeId", "erased"}),
-// and every stored body that mentions their e-mail or invitee id (small
-// bodies rewritten by scrub, chunked ones blanked); an attendee.removed
-// entry without personal data tells destinations. A tombstone keeps later
-// replays and polls from bringing them back (ErasedInvitees).
+// in the change log (record and changed replaced by {"inviteeId", "erased"})
+// and a tombstone that keeps later replays and polls from bringing them
+// back (ErasedInvitees); an attendee.removed entry without personal data
+// tells destinations. Then, in a second transaction, every stored body that
+// mentions their e-mail or invitee id (small bodies rewritten by scrub,
+// chunked ones blanked).
 func (s *Store) ErasePerson(ctx context.Context, p Person, scrub Scrubber) (*Erasure, error) {
 	inviteeID := strings.ToLower(strings.TrimSpace(p.InviteeID))
 	out := &Erasure{IntegrationID: p.IntegrationID, InviteeID: inviteeID}
+	var found []string // the person's e-mail addresses
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockChangeLog(ctx, tx, p.IntegrationID); err != nil {
 			return err
@@ -204,16 +206,23 @@ func (s *Store) ErasePerson(ctx context.Context, p Person, scrub Scrubber) (*Era
 			return fmt.Errorf("erase: change log: %w", err)
 		}
 		out.Changes, _ = r.RowsAffected()
-		if err := scrubBodies(ctx, tx, p.IntegrationID, inviteeID, emails, scrub, out); err != nil {
-			return err
-		}
-		if p.OnlyIfFound && !out.Attendee && out.Changes == 0 && out.BodiesRewritten+out.BodiesBlanked == 0 {
+		if p.OnlyIfFound && !out.Attendee && out.Changes == 0 {
 			return ErrNotFound // rolls the tombstone back
 		}
+		found = emails
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	// The bodies in a transaction of their own, once the tombstone is
+	// committed (nothing applied from now on brings the person back): the
+	// search reads every stored body of the integration and must not hold
+	// the change log lock that every writer of the integration queues on.
+	if err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		return scrubBodies(ctx, tx, p.IntegrationID, inviteeID, found, scrub, out)
+	}); err != nil {
+		return out, err
 	}
 	return out, nil
 }
