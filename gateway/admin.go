@@ -150,10 +150,20 @@ func (s *Server) createIntegration(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusBadRequest, errorBody{Error: strings.Join(problems, "; "), Details: problems})
 		return
 	}
+	id := uuid.NewString()
+	if !isEventID(req.CventEventID) && hasCventCredentials(doc) {
+		// An event code in place of the id: looked up in the account (gateway/cventevents.go).
+		eventID, status, err := s.resolveEventCode(c, id, req.Environment, req.Region, doc, eventCode(base))
+		if err != nil {
+			abort(c, status, err.Error())
+			return
+		}
+		req.CventEventID = eventID
+	}
 	token, platformKey := secret.NewToken(), secret.NewToken()
 	in := &store.Integration{
 		PlatformKeyHash: secret.HashToken(platformKey),
-		ID:              uuid.NewString(), Name: req.Name, CventEventID: req.CventEventID,
+		ID:              id, Name: req.Name, CventEventID: req.CventEventID,
 		Environment: req.Environment, Region: req.Region, WebhookTokenHash: secret.HashToken(token), Settings: doc,
 	}
 	if err := s.opts.Store.CreateIntegration(c, in); err != nil {

@@ -1,14 +1,19 @@
 package gateway
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/cventsync/cventsync/internal/connection"
 	"github.com/cventsync/cventsync/internal/cvent"
+	"github.com/cventsync/cventsync/internal/store"
 )
 
 // maxAccountEvents bounds GET …/cvent/events.
@@ -51,4 +56,47 @@ func (s *Server) listCventEvents(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{"events": out})
+}
+
+var eventIDPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// isEventID reports whether v is a Cvent event id (a GUID, lower case).
+func isEventID(v string) bool { return eventIDPattern.MatchString(v) }
+
+// hasCventCredentials reports whether settings carry Cvent REST credentials.
+func hasCventCredentials(settings json.RawMessage) bool {
+	conn, err := connection.Decode(settings)
+	return err == nil && conn.HasCredentials()
+}
+
+// eventCode is cventEventId as given (the integration's fields are
+// lower-cased; an event code keeps its case).
+func eventCode(base map[string]json.RawMessage) string {
+	var v string
+	_ = json.Unmarshal(base["cventEventId"], &v)
+	return strings.TrimSpace(v)
+}
+
+// resolveEventCode finds the id of the account's event with this event
+// code, with the credentials in the new integration's settings. On failure
+// it answers the HTTP status to give: 400 when no event has the code, 502
+// when Cvent did not answer.
+func (s *Server) resolveEventCode(ctx context.Context, integrationID, environment, region string, settings json.RawMessage,
+	code string) (string, int, error) {
+	if s.opts.Cvent == nil {
+		return "", http.StatusBadRequest, fmt.Errorf("cventEventId %q is not an event id, and this gateway cannot look event codes up in Cvent", code)
+	}
+	client, err := s.opts.Cvent.For(&store.Integration{ID: integrationID, Environment: environment, Region: region, Settings: settings})
+	if err != nil {
+		return "", http.StatusBadRequest, fmt.Errorf("cventEventId: %w", err)
+	}
+	for e, err := range client.Events(cvent.EventCodeFilter(code)).All(ctx) {
+		if err != nil {
+			return "", http.StatusBadGateway, fmt.Errorf("cventEventId: could not look the event code %q up in Cvent: %w", code, err)
+		}
+		if strings.EqualFold(e.Code, code) {
+			return strings.ToLower(e.ID), 0, nil
+		}
+	}
+	return "", http.StatusBadRequest, fmt.Errorf("cventEventId: the Cvent account has no event with the event code %q", code)
 }
