@@ -68,7 +68,9 @@ type installError struct {
 	err error
 }
 
-func (e *installError) Error() string { return "apt-get install chromium: " + e.err.Error() + "\n" + e.out }
+func (e *installError) Error() string {
+	return "apt-get install chromium: " + e.err.Error() + "\n" + e.out
+}
 
 // newBrowser starts a headless Chromium with a fresh profile for one test.
 func newBrowser(t *testing.T) context.Context {

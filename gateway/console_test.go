@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
 	"github.com/cventsync/cventsync/internal/simulator"
@@ -276,6 +277,29 @@ func TestConsoleFindReplayAndResyncInBrowser(t *testing.T) {
 		t.Errorf("events matching the code ROADSHOWLIS:\n%s", got)
 	}
 	screenshot(t, ctx, "console-events.png")
+
+	// A new integration without copying a GUID: list the account's events
+	// from the credentials typed in, pick last year's, create.
+	b.open("/console", "#new-integration")
+	b.submit("#new-integration", "#clientId")
+	simID, simSecret := s.sim.Credentials()
+	b.typeInto("#name", "Last year")
+	b.typeInto("#clientId", simID)
+	b.typeInto("#clientSecret", simSecret)
+	b.typeInto("#baseUrl", s.simURL+"/ea")
+	b.typeInto("#q", "nws2025")
+	b.submit("#list-events", "#events")
+	if got := b.text("#events tbody"); !strings.Contains(got, "Northwind Summit 2025") || strings.Contains(got, "2026") {
+		t.Errorf("events listed for nws2025:\n%s", got)
+	}
+	screenshot(t, ctx, "console-new-integration.png")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#events input[type=radio]"))); err != nil {
+		t.Fatal(err)
+	}
+	b.submit("#create", "#created-event")
+	if got := b.text("#created-event"); len(got) != 36 || got == strings.ToLower(s.sim.EventID()) {
+		t.Errorf("the new integration's event id is %q, want last year's event's GUID", got)
+	}
 
 	// Re-sync from Cvent's REST API with a progress bar.
 	b.open("/console/integrations/"+s.in.ID, "#resync")

@@ -40,7 +40,12 @@ func (s *Server) listCventEvents(c *gin.Context) {
 		s.internalError(c, "Cvent client", err)
 		return
 	}
-	q := strings.ToLower(strings.TrimSpace(c.Query("q")))
+	s.answerEvents(c, client, c.Query("q"))
+}
+
+// answerEvents lists the account's events matching q in the title or code.
+func (s *Server) answerEvents(c *gin.Context, client *cvent.Client, q string) {
+	q = strings.ToLower(strings.TrimSpace(q))
 	out := []cvent.EventSummary{}
 	n := 0
 	for e, err := range client.Events("").All(c) {
@@ -99,4 +104,49 @@ func (s *Server) resolveEventCode(ctx context.Context, integrationID, environmen
 		}
 	}
 	return "", http.StatusBadRequest, fmt.Errorf("cventEventId: the Cvent account has no event with the event code %q", code)
+}
+
+// lookupEventsRequest is an account's credentials, before an integration
+// holds them, and the search.
+type lookupEventsRequest struct {
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+	BaseURL      string `json:"baseUrl"`
+	Environment  string `json:"environment"`
+	Region       string `json:"region"`
+	Q            string `json:"q"`
+}
+
+// lookupCventEvents answers POST /cvent/events: the events of the account
+// the given credentials open, for picking one before the integration exists.
+func (s *Server) lookupCventEvents(c *gin.Context) {
+	var req lookupEventsRequest
+	if err := c.ShouldBindJSON(&req); err != nil || req.ClientID == "" || req.ClientSecret == "" {
+		abort(c, http.StatusBadRequest, "body must be a JSON object with clientId and clientSecret (and baseUrl, environment, region, q)")
+		return
+	}
+	section, _ := json.Marshal(map[string]string{"clientId": req.ClientID, "clientSecret": req.ClientSecret, "baseUrl": req.BaseURL})
+	doc, err := s.mergeSettings(nil, map[string]json.RawMessage{connection.SettingsSection: section})
+	if err != nil {
+		s.settingsError(c, err)
+		return
+	}
+	env, region := strings.ToLower(strings.TrimSpace(req.Environment)), strings.ToLower(strings.TrimSpace(req.Region))
+	if env == "" {
+		env = "production"
+	}
+	if region == "" {
+		region = "na"
+	}
+	if s.opts.Cvent == nil {
+		abort(c, http.StatusServiceUnavailable, "this gateway has no Cvent client")
+		return
+	}
+	// One cached client per account, not per lookup.
+	client, err := s.opts.Cvent.For(&store.Integration{ID: "lookup:" + req.ClientID, Environment: env, Region: region, Settings: doc})
+	if err != nil {
+		abort(c, http.StatusBadRequest, err.Error())
+		return
+	}
+	s.answerEvents(c, client, req.Q)
 }

@@ -151,6 +151,7 @@ func (s *Server) routes() {
 	api.DELETE("/integrations/:id/attendees/:inviteeId", s.deleteAttendee)
 	api.GET("/integrations/:id/fields", s.listFields)
 	api.GET("/integrations/:id/cvent/events", s.listCventEvents) // the account's events (gateway/cventevents.go)
+	api.POST("/cvent/events", s.lookupCventEvents)
 	api.POST("/integrations/:id/mapping/preview", s.previewMapping)
 	api.GET("/integrations/:id/attendees/:inviteeId/agenda", s.attendeeAgenda)
 	api.GET("/integrations/:id/speakers", s.listSpeakers)

@@ -66,6 +66,8 @@ func (c *Console) routes() {
 
 	m.Handle("GET /console", c.auth(c.overview))
 	m.Handle("GET /console/{$}", c.auth(c.overview))
+	m.Handle("GET /console/integrations/new", c.auth(c.newIntegrationPage))
+	m.Handle("POST /console/integrations/new", c.auth(c.newIntegration))
 	m.Handle("GET /console/integrations/{id}", c.auth(c.integrationPage))
 	m.Handle("POST /console/integrations/{id}/poll", c.auth(c.pollNow))
 	m.Handle("POST /console/integrations/{id}/resync", c.auth(c.startResync))

@@ -10,15 +10,15 @@ import (
 
 // health is an integration at a glance.
 type health struct {
-	Integration   integration
-	Stats         stats
-	LastDelivery  *delivery
-	Waiting       backlog
-	Failed        backlog
-	WriteBack     int // check-ins due and not yet written to Cvent
-	WriteFailed   int
-	Destinations  []destination
-	Error         string
+	Integration  integration
+	Stats        stats
+	LastDelivery *delivery
+	Waiting      backlog
+	Failed       backlog
+	WriteBack    int // check-ins due and not yet written to Cvent
+	WriteFailed  int
+	Destinations []destination
+	Error        string
 }
 
 // backlog is how many deliveries have a status and when the oldest came.

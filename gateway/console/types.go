@@ -103,8 +103,8 @@ type destination struct {
 }
 
 type resync struct {
-	ID         int64      `json:"id"`
-	Status     string     `json:"status"`
+	ID         int64     `json:"id"`
+	Status     string    `json:"status"`
 	Total      int       `json:"total"`
 	Done       int       `json:"done"`
 	Written    int       `json:"written"`
