@@ -58,7 +58,7 @@ func (c *Console) deliveriesPage(v *view) {
 	if len(out.Deliveries) == 100 {
 		next = out.Deliveries[99].ID
 	}
-	c.render(v, "deliveries", http.StatusOK, page{Title: "Deliveries", Integration: in, Error: errText, Data: struct {
+	c.render(v, "deliveries", http.StatusOK, page{Title: "Deliveries", Integration: in, Error: errText, Flash: v.r.URL.Query().Get("flash"), Data: struct {
 		Filter     filter
 		Deliveries []delivery
 		Next       int64
