@@ -66,8 +66,14 @@ func (s *Server) authorize(c *gin.Context, platformOK bool) {
 	if !s.checkInput(c) {
 		return
 	}
-	token, _ := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	p, err := s.authenticate(c, token, platformOK)
+	// The Bearer scheme is required: a bare token in the header is refused,
+	// so a key pasted into the wrong header is not accepted by accident.
+	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	var p *principal
+	var err error
+	if ok {
+		p, err = s.authenticate(c, token, platformOK)
+	}
 	if err != nil {
 		s.internalError(c, "check API key", err)
 		return

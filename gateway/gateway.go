@@ -79,7 +79,7 @@ type Server struct {
 // New builds the gateway and its routes.
 func New(opts Options) *Server {
 	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = 32 << 20
+		opts.MaxBodyBytes = 512 << 20
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -161,6 +161,7 @@ func (s *Server) routes() {
 	api.POST("/integrations/:id/resync", s.startResync)
 	api.GET("/integrations/:id/resyncs/:resyncId", s.getResync)
 	api.GET("/deliveries/:deliveryId", s.getDelivery)
+	api.GET("/deliveries/:deliveryId/body", s.getDeliveryBody)
 	api.POST("/deliveries/:deliveryId/replay", s.replayDelivery)
 	// Personal data: dismissal, erasure (gateway/erasure.go).
 	api.POST("/deliveries/:deliveryId/dismiss", s.dismissDelivery)

@@ -18,7 +18,7 @@ func TestIntegrationSettingsRepeatedKey(t *testing.T) {
 	}
 	in := s.createIntegration(newIntegration)
 	for body, key := range map[string]string{
-		`{"mapping":{"guests":"skip"},"mapping":{"guests":"admit"}}`:         `duplicate key "mapping"`,
+		`{"mapping":{"guests":"skip"},"mapping":{"guests":"admit"}}`:        `duplicate key "mapping"`,
 		`{"mapping":{"fields":{"title":"designation","title":"jobTitle"}}}`: `duplicate key "title" in mapping.fields`,
 	} {
 		s.admin(http.MethodPatch, "/api/v1/integrations/"+in.ID, body, http.StatusBadRequest, &e)

@@ -3,9 +3,9 @@ package chaos
 import (
 	"bufio"
 	"bytes"
-	"io"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"

@@ -27,7 +27,7 @@ type Config struct {
 	PublicURL    string `env:"CVENTSYNC_PUBLIC_URL"`
 	AdminToken   string `env:"CVENTSYNC_ADMIN_TOKEN"`
 	SecretKey    string `env:"CVENTSYNC_SECRET_KEY"`
-	MaxBodyBytes int64  `env:"CVENTSYNC_MAX_BODY_BYTES" envDefault:"33554432"`
+	MaxBodyBytes int64  `env:"CVENTSYNC_MAX_BODY_BYTES" envDefault:"536870912"`
 	// BodyMemoryBytes bounds the memory that large webhook bodies received at
 	// once may take; the gateway's GOMEMLIMIT defaults to this plus 64 MiB.
 	BodyMemoryBytes int64  `env:"CVENTSYNC_BODY_MEMORY_BYTES" envDefault:"167772160"`
