@@ -15,7 +15,7 @@ import (
 )
 
 // benchScenarios are the --only names, in the order they run.
-var benchScenarios = []string{"live", "burst", "sync", "participation", "sustained", "bigsync", "pns"}
+var benchScenarios = []string{"live", "burst", "sync", "participation", "sustained", "bigsync", "pns", "platform"}
 
 func newBenchCmd(cfg *config.Config) *cobra.Command {
 	var (
@@ -24,6 +24,8 @@ func newBenchCmd(cfg *config.Config) *cobra.Command {
 		sustainedDuration time.Duration
 		sustainedRates    []int
 		bigSyncSizes      []int
+		platform          = bench.DefaultPlatformOptions()
+		platformSeconds   int
 		only              string
 		out               string
 	)
@@ -41,10 +43,18 @@ func newBenchCmd(cfg *config.Config) *cobra.Command {
 			if err := bench.CheckBigSyncSizes(bigSyncSizes); err != nil {
 				return err
 			}
+			platform.LiveDuration = time.Duration(platformSeconds) * time.Second
+			if err := bench.CheckPlatformOptions(platform); err != nil {
+				return err
+			}
+			var extraEnv []string
+			if want["platform"] { // its receiver is on http://127.0.0.1
+				extraEnv = bench.PlatformEnv
+			}
 			ctx := cmd.Context()
 			log := cfg.Logger()
 			began := time.Now()
-			env, err := bench.Start(ctx, bench.Options{TemporalBin: cfg.TemporalBin, Logger: log})
+			env, err := bench.Start(ctx, bench.Options{TemporalBin: cfg.TemporalBin, Logger: log, ExtraEnv: extraEnv})
 			if err != nil {
 				return err
 			}
@@ -57,6 +67,7 @@ func newBenchCmd(cfg *config.Config) *cobra.Command {
 				"sustained":     func() (*bench.Result, error) { return env.Sustained(ctx, sustainedRates, sustainedDuration) },
 				"bigsync":       func() (*bench.Result, error) { return env.BigSync(ctx, bigSyncSizes) },
 				"pns":           func() (*bench.Result, error) { return env.PNS(ctx) },
+				"platform":      func() (*bench.Result, error) { return env.Platform(ctx, platform) },
 			}
 			var sums []bench.Summary
 			for _, key := range benchScenarios {
@@ -89,6 +100,10 @@ func newBenchCmd(cfg *config.Config) *cobra.Command {
 	cmd.Flags().DurationVar(&sustainedDuration, "sustained-duration", 30*time.Second, "duration of each rate step of the sustained scenario")
 	cmd.Flags().IntSliceVar(&sustainedRates, "sustained-rates", []int{50, 100, 200, 300}, "registrations per second of the sustained scenario's steps")
 	cmd.Flags().IntSliceVar(&bigSyncSizes, "bigsync-sizes", bench.BigSyncSizes, "attendees in the one POST of each step of the bigsync scenario")
+	cmd.Flags().IntVar(&platformSeconds, "platform-seconds", int(platform.LiveDuration/time.Second), "duration of each live step of the platform scenario (20/s and --platform-rate)")
+	cmd.Flags().IntVar(&platform.HighRate, "platform-rate", platform.HighRate, "registrations per second of the platform scenario's second live step (the pipeline's highest sustained rate)")
+	cmd.Flags().IntVar(&platform.SyncSize, "platform-sync-size", platform.SyncSize, "attendees of the platform scenario's manual sync (destination batchSize 500)")
+	cmd.Flags().DurationVar(&platform.Outage, "platform-outage", platform.Outage, "how long the platform receiver is down during the platform scenario's live stream")
 	cmd.Flags().StringVar(&only, "only", "", "comma-separated scenarios to run: "+strings.Join(benchScenarios, ","))
 	cmd.Flags().StringVar(&out, "out", "BENCHMARKS.md", "markdown report to write (empty: none)")
 	return cmd

@@ -308,7 +308,7 @@ The big manual sync (6) posts one AttendeeManualSynced per size, its ~1.85 KB it
 with a known Content-Length; it times the answer after the last byte, all with access
 from the first byte (the delivery processed, then every attendee compared in SQL), the
 peak RSS as in scenario 3, and a decode + COPY of the same rows as its baseline.
-`, strings.Join(mix, ", "), probeMinInterval, probeIdleFactor, probeMaxGap, settleNoProgress)
+`, strings.Join(mix, ", "), probeMinInterval, probeIdleFactor, probeMaxGap, settleNoProgress) + platformMethod()
 }
 
 // ceilDiv is ⌈a/b⌉ for positive numbers.
