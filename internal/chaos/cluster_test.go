@@ -325,4 +325,11 @@ func TestWorkerKilledInTheMiddleOfASync(t *testing.T) {
 	if rewritten != 0 {
 		t.Errorf("%d attendees were written twice: a chunk was applied again", rewritten)
 	}
+	// Nothing reaches the platform twice: one change log entry per attendee.
+	var entries, keys int
+	_ = h.store.DB().Get(&entries, `SELECT count(*) FROM changes WHERE integration_id = $1 AND key LIKE 'attendee:%'`, in.ID)
+	_ = h.store.DB().Get(&keys, `SELECT count(DISTINCT key) FROM changes WHERE integration_id = $1 AND key LIKE 'attendee:%'`, in.ID)
+	if entries != total || keys != total {
+		t.Errorf("%d attendee changes for %d attendees, want one each for %d", entries, keys, total)
+	}
 }

@@ -12,6 +12,10 @@ import (
 // either sees the delivery done or redoes all of it.
 type Tx struct {
 	tx *sqlx.Tx
+	// changeLogLocked names the integration whose change counter this
+	// transaction locked outside any savepoint (ApplyBatch): later writers in
+	// it need not lock it again.
+	changeLogLocked string
 }
 
 // ApplyDelivery runs apply in one transaction and marks the delivery processed

@@ -108,7 +108,7 @@ func lockChangeLog(ctx context.Context, q sqlx.ExecerContext, integrationID stri
 
 // lockChangeLog is lockChangeLog for the integration of a Tx write.
 func (t *Tx) lockChangeLog(ctx context.Context, integrationID string) error {
-	if integrationID == "" {
+	if integrationID == "" || integrationID == t.changeLogLocked {
 		return nil
 	}
 	return lockChangeLog(ctx, t.tx, integrationID)

@@ -121,12 +121,23 @@ func (s *Store) ApplyBatch(ctx context.Context, ids []int64, workflowID, runID s
 			WHERE id = ANY($1) AND status = 'received' AND NOT large ORDER BY id FOR UPDATE SKIP LOCKED`, pq.Int64Array(ids)); err != nil {
 			return fmt.Errorf("claim deliveries: %w", err)
 		}
+		if len(claimed) == 0 {
+			return nil
+		}
+		// One integration's counter, locked once, outside the savepoints (a
+		// lock taken inside one would go with its rollback): every delivery
+		// of the batch appends to the change log after it.
+		btx := &Tx{tx: tx}
+		if err := btx.lockChangeLog(ctx, claimed[0].IntegrationID); err != nil {
+			return err
+		}
+		btx.changeLogLocked = claimed[0].IntegrationID
 		for i := range claimed {
 			d := &claimed[i]
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT delivery`); err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}
-			result, err := apply(ctx, &Tx{tx: tx}, d)
+			result, err := apply(ctx, btx, d)
 			if err == nil {
 				err = markProcessed(ctx, tx, d.ID, result, workflowID, runID)
 			}
