@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cventsync/cventsync/internal/receiver"
 )
 
 func TestPlatformStreamPlan(t *testing.T) {
@@ -120,5 +122,25 @@ func TestCheckPlatformOptions(t *testing.T) {
 		if err := CheckPlatformOptions(o); err == nil || !strings.Contains(err.Error(), tt.flag) {
 			t.Errorf("%s: error %v", tt.flag, err)
 		}
+	}
+}
+
+func TestPlatformArrivalsCountAttendees(t *testing.T) {
+	a := newArrivals()
+	at := time.Now()
+	for _, x := range []receiver.Arrival{
+		{Change: receiver.Change{Seq: 1, Key: "attendee:a"}, Arrived: at},
+		{Change: receiver.Change{Seq: 2, Key: "agenda:a"}, Arrived: at},
+		{Change: receiver.Change{Seq: 3, Key: "attendee:a"}, Arrived: at.Add(time.Second)},
+		{Change: receiver.Change{Seq: 4, Key: "attendee:b"}, Arrived: at},
+	} {
+		a.add(x)
+	}
+	changes, attendees, maxSeq := a.count()
+	if changes != 4 || attendees != 2 || maxSeq != 4 {
+		t.Errorf("count = %d changes, %d attendees, max seq %d; want 4, 2, 4", changes, attendees, maxSeq)
+	}
+	if got := a.firstArrivals()["attendee:a"]; !got.Equal(at) {
+		t.Errorf("first arrival of attendee:a %v, want %v", got, at)
 	}
 }
