@@ -36,14 +36,7 @@ import (
 func newPlatformStack(t *testing.T) *stack {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, testenv.DatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := openTestStore(t)
 	c, err := client.NewLazyClient(client.Options{HostPort: testenv.TemporalAddress(t), Logger: quietSDKLogger()})
 	if err != nil {
 		t.Fatal(err)

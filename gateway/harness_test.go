@@ -64,17 +64,24 @@ type stackOptions struct {
 	trustedProxies    []netip.Prefix // may set X-Forwarded-For
 }
 
-func newStack(t *testing.T, opts stackOptions) *stack {
+// openTestStore opens a fresh, migrated test database, closed at the end of the test.
+func openTestStore(t *testing.T) *store.Store {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, testenv.DatabaseURL(t))
+	st, err := store.Open(context.Background(), testenv.DatabaseURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
+	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+func newStack(t *testing.T, opts stackOptions) *stack {
+	t.Helper()
+	ctx := context.Background()
+	st := openTestStore(t)
 	addr := opts.temporalAddress
 	if addr == "" {
 		addr = testenv.TemporalAddress(t)

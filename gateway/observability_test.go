@@ -49,14 +49,7 @@ type obsStack struct {
 func newObsStack(t *testing.T, temporalAddress string) *obsStack {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, testenv.DatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := openTestStore(t)
 	if temporalAddress == "" {
 		temporalAddress = testenv.TemporalAddress(t)
 	}
