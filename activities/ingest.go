@@ -228,14 +228,26 @@ func (d *Directory) drainOnce(ctx context.Context, in *DrainInput, batch **Batch
 			}
 		}
 	}
-	apply := func(ctx context.Context, tx *store.Tx, del *store.Delivery) (result any, err error) {
+	apply := func(ctx context.Context, tx *store.Tx, dels []*store.Delivery) (results []any, err error) {
 		defer func() {
 			if p := recover(); p != nil {
 				err = &applyPanic{value: p, stack: string(debug.Stack())}
 			}
 		}()
-		return ingest.Apply(ctx, tx, ingest.Delivery{ID: del.ID, IntegrationID: del.IntegrationID, Body: del.Body,
-			ReceivedAt: del.ReceivedAt, Mapping: cfg, Extras: extras[del.ID]})
+		ds := make([]ingest.Delivery, len(dels))
+		for i, del := range dels {
+			ds[i] = ingest.Delivery{ID: del.ID, IntegrationID: del.IntegrationID, Body: del.Body,
+				ReceivedAt: del.ReceivedAt, Mapping: cfg, Extras: extras[del.ID]}
+		}
+		rs, err := ingest.ApplyMany(ctx, tx, ds)
+		if err != nil {
+			return nil, err
+		}
+		results = make([]any, len(rs))
+		for i, r := range rs {
+			results[i] = r
+		}
+		return results, nil
 	}
 	out, err := d.Store.ApplyBatch(ctx, ids, b.WorkflowID, runID, apply, permanentApplyError)
 	if err != nil {

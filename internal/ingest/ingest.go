@@ -163,9 +163,8 @@ func ApplyItems(ctx context.Context, tx *store.Tx, d Delivery, env *cventpush.En
 const MaxClockSkew = 24 * time.Hour
 
 func planItems(ctx context.Context, d Delivery, env *cventpush.Envelope, raw []json.RawMessage, lookup Lookup, erased Erased) (*Plan, error) {
-	p := &Plan{Result: &Result{EventType: string(env.EventType), Items: len(raw)}}
+	p := newPlan(d, env, len(raw))
 	res := p.Result
-	p.sourceTime, _ = mapping.SourceTime(env.MessageTime.Time, d.ReceivedAt, MaxClockSkew)
 	switch cventpush.KindOf(res.EventType) {
 	case cventpush.KindAttendee:
 		items, err := cventpush.Attendees(raw)
@@ -243,6 +242,13 @@ func planItems(ctx context.Context, d Delivery, env *cventpush.Envelope, raw []j
 		res.Ignored = true
 		return p, nil
 	}
+}
+
+// newPlan starts the plan of a delivery of n items.
+func newPlan(d Delivery, env *cventpush.Envelope, n int) *Plan {
+	p := &Plan{Result: &Result{EventType: string(env.EventType), Items: n}}
+	p.sourceTime, _ = mapping.SourceTime(env.MessageTime.Time, d.ReceivedAt, MaxClockSkew)
+	return p
 }
 
 func planAttendees(ctx context.Context, d Delivery, p *Plan, items []cventpush.Attendee, lookup Lookup, erased Erased) error {
@@ -345,13 +351,7 @@ func (p *Plan) write(ctx context.Context, tx *store.Tx, d Delivery) error {
 			return err
 		}
 		res.Written, res.Stale = n, len(p.Attendees)-n
-		ids := make([]string, len(p.Attendees))
-		for i := range p.Attendees {
-			ids[i] = p.Attendees[i].InviteeID
-		}
-		if len(ids) <= MaxListedInvitees {
-			res.InviteeIDs = ids
-		}
+		res.InviteeIDs = attendeeIDs(p.Attendees)
 		if err := tx.ReplaceAgendas(ctx, d.IntegrationID, p.Agendas, p.sourceTime); err != nil {
 			return err
 		}
@@ -385,6 +385,19 @@ func (p *Plan) write(ctx context.Context, tx *store.Tx, d Delivery) error {
 		}
 	}
 	return nil
+}
+
+// attendeeIDs lists the invitee ids of attendees, or none when there are
+// more than MaxListedInvitees.
+func attendeeIDs(attendees []directory.Attendee) []string {
+	if len(attendees) > MaxListedInvitees {
+		return nil
+	}
+	ids := make([]string, len(attendees))
+	for i := range attendees {
+		ids[i] = attendees[i].InviteeID
+	}
+	return ids
 }
 
 // InviteeIDs lists the lower-case invitee ids of a delivery's attendee

@@ -107,11 +107,12 @@ func attendeeChangeType(o, n string) string {
 		ELSE '` + ChangeAttendeeUpdated + `' END`
 }
 
-// attendeeChangeCTEs turns a CTE "cur" of changed attendee rows, with the
+// attendeeDiffCTE turns a CTE "cur" of changed attendee rows, with the
 // old record as column old_record (NULL when created), into the ch CTE.
-const attendeeDiffCTE = `diff AS (SELECT cur.integration_id, cur.invitee_id, cur.old_record AS o, ` + "%s" + ` AS n FROM cur),
+// The CTE "cur" also carries ord, the order of its rows' entries in the log.
+const attendeeDiffCTE = `diff AS (SELECT cur.integration_id, cur.invitee_id, cur.ord, cur.old_record AS o, ` + "%s" + ` AS n FROM cur),
 	ch AS (SELECT integration_id, %s AS type, 'attendee:' || invitee_id AS key,
-		CASE WHEN o IS NULL THEN '{}'::jsonb ELSE %s END AS changed, n AS record, invitee_id AS ord
+		CASE WHEN o IS NULL THEN '{}'::jsonb ELSE %s END AS changed, n AS record, ord
 		FROM diff WHERE o IS NULL OR %s <> '{}'::jsonb)`
 
 func attendeeDiff() string {
@@ -126,11 +127,28 @@ func attendeeDiff() string {
 // the change log in the same statement. It returns how many records were
 // not stale.
 func (t *Tx) UpsertAttendees(ctx context.Context, deliveryID int64, attendees []directory.Attendee) (int, error) {
+	ids := make([]int64, len(attendees))
+	for i := range ids {
+		ids[i] = deliveryID
+	}
+	stale, err := t.UpsertAttendeesFrom(ctx, ids, attendees)
+	return len(attendees) - len(stale), err
+}
+
+// UpsertAttendeesFrom is UpsertAttendees for records of several deliveries
+// (deliveryIDs[i] brought attendees[i]; 0 for none) written in one
+// statement, their changes appended to the change log in the order given.
+// The invitee ids must be distinct. It returns the invitee ids of the stale
+// records, which were left alone.
+func (t *Tx) UpsertAttendeesFrom(ctx context.Context, deliveryIDs []int64, attendees []directory.Attendee) (stale map[string]bool, err error) {
 	if len(attendees) == 0 {
-		return 0, nil
+		return nil, nil
+	}
+	if len(deliveryIDs) != len(attendees) {
+		return nil, fmt.Errorf("upsert attendees: %d delivery ids for %d attendees", len(deliveryIDs), len(attendees))
 	}
 	if err := t.lockChangeLog(ctx, attendees[0].IntegrationID); err != nil {
-		return 0, err
+		return nil, err
 	}
 	n := len(attendees)
 	var (
@@ -154,9 +172,9 @@ func (t *Tx) UpsertAttendees(ctx context.Context, deliveryID int64, attendees []
 		WITH u AS (
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
 				$9::text[], $10::text[], $11::text[], $12::bool[], $13::bool[], $14::text[], $15::text[], $16::text[],
-				$17::text[], $18::text[])
+				$17::text[], $18::text[], $19::bigint[]) WITH ORDINALITY
 				AS u(integ, invitee, contact, email, first, last, company, title, image, reg_type, status, access, guest,
-				     primary_id, groups, profile, custom, source)),
+				     primary_id, groups, profile, custom, source, delivery, ord)),
 		old AS (
 			SELECT a.*, `+attendeeRecord("a")+` AS old_record FROM attendees a
 			JOIN u ON a.integration_id = u.integ AND a.invitee_id = u.invitee FOR UPDATE OF a),
@@ -166,7 +184,7 @@ func (t *Tx) UpsertAttendees(ctx context.Context, deliveryID int64, attendees []
 				profile, custom_fields, source_time, last_delivery_id, updated_at)
 			SELECT u.integ, u.invitee, u.contact, u.email, u.first, u.last, u.company, u.title, u.image, u.reg_type, u.status,
 				u.access, u.guest, u.primary_id, ARRAY(SELECT jsonb_array_elements_text(u.groups::jsonb)),
-				u.profile::jsonb, u.custom::jsonb, u.source::timestamptz, NULLIF($19, 0), now()
+				u.profile::jsonb, u.custom::jsonb, u.source::timestamptz, NULLIF(u.delivery, 0), now()
 			FROM u
 			ON CONFLICT (integration_id, invitee_id) DO UPDATE SET
 				contact_id = EXCLUDED.contact_id, email = EXCLUDED.email, first_name = EXCLUDED.first_name,
@@ -181,26 +199,34 @@ func (t *Tx) UpsertAttendees(ctx context.Context, deliveryID int64, attendees []
 				AND (attendees.source_time < EXCLUDED.source_time OR `+distinct+`)
 				AND `+oldFirst+`
 			RETURNING attendees.*),
-		cur AS (SELECT up.*, old.old_record FROM up
+		cur AS (SELECT up.*, old.old_record, u.ord FROM up
+			JOIN u ON u.integ = up.integration_id AND u.invitee = up.invitee_id
 			LEFT JOIN old ON old.integration_id = up.integration_id AND old.invitee_id = up.invitee_id),
 		`+attendeeDiff(), `,
-		(SELECT count(*) FROM u JOIN old ON old.integration_id = u.integ AND old.invitee_id = u.invitee
+		ARRAY(SELECT u.invitee FROM u JOIN old ON old.integration_id = u.integ AND old.invitee_id = u.invitee
 			WHERE old.source_time > u.source::timestamptz) AS stale`)
 	var res struct {
-		Appended int64 `db:"appended"`
-		Notified int64 `db:"notified"`
-		Stale    int   `db:"stale"`
+		Appended int64          `db:"appended"`
+		Notified int64          `db:"notified"`
+		Stale    pq.StringArray `db:"stale"`
 	}
-	err := t.tx.GetContext(ctx, &res, q,
+	err = t.tx.GetContext(ctx, &res, q,
 		pq.StringArray(integ), pq.StringArray(invitee), pq.StringArray(contact), pq.StringArray(email),
 		pq.StringArray(first), pq.StringArray(last), pq.StringArray(company), pq.StringArray(title),
 		pq.StringArray(image), pq.StringArray(regType), pq.StringArray(status), pq.BoolArray(access),
 		pq.BoolArray(guest), pq.StringArray(primary), pq.StringArray(groups), pq.StringArray(profile),
-		pq.StringArray(custom), pq.StringArray(source), deliveryID)
+		pq.StringArray(custom), pq.StringArray(source), pq.Int64Array(deliveryIDs))
 	if err != nil {
-		return 0, fmt.Errorf("upsert %d attendees: %w", n, err)
+		return nil, fmt.Errorf("upsert %d attendees: %w", n, err)
 	}
-	return n - res.Stale, nil
+	if len(res.Stale) == 0 {
+		return nil, nil
+	}
+	stale = make(map[string]bool, len(res.Stale))
+	for _, id := range res.Stale {
+		stale[id] = true
+	}
+	return stale, nil
 }
 
 // appendAttendeeChange appends the change of one attendee whose record
@@ -211,7 +237,7 @@ func appendAttendeeChange(ctx context.Context, tx *sqlx.Tx, integrationID, invit
 	if old != nil {
 		oldArg = string(old)
 	}
-	q := withChangeLog(`WITH cur AS (SELECT a.*, $3::jsonb AS old_record FROM attendees a
+	q := withChangeLog(`WITH cur AS (SELECT a.*, $3::jsonb AS old_record, 1 AS ord FROM attendees a
 		WHERE a.integration_id = $1 AND a.invitee_id = $2), `+attendeeDiff(), "")
 	_, err := tx.ExecContext(ctx, q, integrationID, inviteeID, oldArg)
 	return wrap("append attendee change", err)

@@ -87,9 +87,11 @@ func (s *Store) DeliveryBodies(ctx context.Context, ids []int64) (map[int64][]by
 	return out, rows.Err()
 }
 
-// DeliveryApplier applies one delivery of a batch in tx and returns the
-// result to record with it.
-type DeliveryApplier func(ctx context.Context, tx *Tx, d *Delivery) (result any, err error)
+// DeliveryApplier applies deliveries of one integration in tx, in order,
+// and returns the result to record with each (by position). An error is the
+// whole call's: ApplyBatch then calls it again with one delivery at a time
+// to find the one at fault.
+type DeliveryApplier func(ctx context.Context, tx *Tx, ds []*Delivery) (results []any, err error)
 
 // FailedDelivery is a delivery of a batch that could not be applied.
 type FailedDelivery struct {
@@ -104,14 +106,20 @@ type BatchOutcome struct {
 	Applied []*Delivery
 	Results []any // by position in Applied
 	Failed  []FailedDelivery
+	// Isolated: the claim as a whole failed with a permanent error and its
+	// deliveries were applied one by one.
+	Isolated bool
 }
 
 // ApplyBatch claims the deliveries among ids that still wait (skipping any
-// another transaction holds) and applies them in one transaction, each under
-// a savepoint: a delivery whose error permanent reports as its own (bad data
-// that the store or the rules cannot take) is rolled back alone and marked
-// failed with its reason, and the others are applied. Any other error rolls
-// the whole batch back and is returned, for the caller to retry.
+// another transaction holds) and applies them in one transaction: all
+// together first, under a savepoint, and marked processed in one statement.
+// When that fails (for example with an error permanent reports as the
+// data's: bad data that the store or the rules cannot take), the claim is rolled back to the
+// savepoint and applied one delivery at a time, each under its own
+// savepoint: the one at fault is marked failed with its reason and the
+// others are applied. Any other error met by a delivery on its own rolls
+// the whole claim back and is returned, for the caller to retry.
 func (s *Store) ApplyBatch(ctx context.Context, ids []int64, workflowID, runID string, apply DeliveryApplier,
 	permanent func(error) bool) (*BatchOutcome, error) {
 	out := &BatchOutcome{}
@@ -132,25 +140,41 @@ func (s *Store) ApplyBatch(ctx context.Context, ids []int64, workflowID, runID s
 			return err
 		}
 		btx.changeLogLocked = claimed[0].IntegrationID
+		all := make([]*Delivery, len(claimed))
 		for i := range claimed {
-			d := &claimed[i]
-			if _, err := tx.ExecContext(ctx, `SAVEPOINT delivery`); err != nil {
-				return fmt.Errorf("savepoint: %w", err)
-			}
-			result, err := apply(ctx, btx, d)
+			all[i] = &claimed[i]
+		}
+		err := applyUnder(ctx, tx, "claim", func() error {
+			results, err := apply(ctx, btx, all)
 			if err == nil {
-				err = markProcessed(ctx, tx, d.ID, result, workflowID, runID)
+				err = markProcessedMany(ctx, tx, all, results, workflowID, runID)
 			}
 			if err == nil {
-				if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT delivery`); err != nil {
-					return fmt.Errorf("release savepoint: %w", err)
+				out.Applied, out.Results = all, results
+			}
+			return err
+		})
+		// Whatever failed the claim as a whole (bad data, or something only
+		// the combination provokes) is looked for one delivery at a time; a
+		// lone delivery's passing error, or a cancelled context, is returned.
+		if err == nil || ctx.Err() != nil || (len(all) == 1 && !permanent(err)) {
+			return err
+		}
+		out.Isolated = true
+		for _, d := range all {
+			err := applyUnder(ctx, tx, "delivery", func() error {
+				results, err := apply(ctx, btx, []*Delivery{d})
+				if err == nil {
+					err = markProcessedMany(ctx, tx, []*Delivery{d}, results, workflowID, runID)
 				}
-				out.Applied = append(out.Applied, d)
-				out.Results = append(out.Results, result)
+				if err == nil {
+					out.Applied = append(out.Applied, d)
+					out.Results = append(out.Results, results[0])
+				}
+				return err
+			})
+			if err == nil {
 				continue
-			}
-			if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT delivery`); rerr != nil {
-				return fmt.Errorf("roll back delivery %d: %w (after %w)", d.ID, rerr, err)
 			}
 			if !permanent(err) {
 				return err
@@ -169,6 +193,51 @@ func (s *Store) ApplyBatch(ctx context.Context, ids []int64, workflowID, runID s
 		return nil, err
 	}
 	return out, nil
+}
+
+// applyUnder runs fn under a savepoint: released when fn succeeds, rolled
+// back to when it fails (fn's error is returned).
+func applyUnder(ctx context.Context, tx *sqlx.Tx, name string, fn func() error) (err error) {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT `+name); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err = fn(); err == nil {
+		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT `+name); err != nil {
+			return fmt.Errorf("release savepoint: %w", err)
+		}
+		return nil
+	}
+	if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT `+name); rerr != nil {
+		return fmt.Errorf("roll back %s: %w (after %w)", name, rerr, err)
+	}
+	return err
+}
+
+// markProcessedMany marks deliveries processed with their results (by
+// position) in one statement.
+func markProcessedMany(ctx context.Context, tx *sqlx.Tx, ds []*Delivery, results []any, workflowID, runID string) error {
+	if len(results) != len(ds) {
+		return fmt.Errorf("mark deliveries processed: %d results for %d deliveries", len(results), len(ds))
+	}
+	ids := make([]int64, len(ds))
+	docs := make([]string, len(ds))
+	for i, d := range ds {
+		b, err := json.Marshal(results[i])
+		if err != nil {
+			return fmt.Errorf("encode result of delivery %d: %w", d.ID, err)
+		}
+		ids[i], docs[i] = d.ID, string(b)
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE deliveries d SET status = 'processed', error = '', processed_at = now(), result = r.result::jsonb,
+			apply_count = d.apply_count + 1,
+			workflow_id = CASE WHEN $3 = '' THEN d.workflow_id ELSE $3 END,
+			run_id = CASE WHEN $4 = '' THEN d.run_id ELSE $4 END
+		FROM unnest($1::bigint[], $2::text[]) AS r(id, result)
+		WHERE d.id = r.id`, pq.Int64Array(ids), pq.StringArray(docs), workflowID, runID)
+	if err != nil {
+		return fmt.Errorf("mark %d deliveries processed: %w", len(ds), err)
+	}
+	return nil
 }
 
 // IsDataError reports whether err is PostgreSQL refusing a value itself (a
