@@ -172,7 +172,7 @@ func (s *Server) previewMapping(c *gin.Context) {
 	}
 	sessions := make([]agendaSessionJSON, len(plan.Sessions))
 	for i := range plan.Sessions {
-		sessions[i] = toAgendaSessionJSON(&plan.Sessions[i], plan.SessionSpeakers[plan.Sessions[i].SessionID])
+		sessions[i] = toAgendaSessionJSON(&plan.Sessions[i], plan.Sessions[i].SpeakerIDs)
 	}
 	speakers := make([]speakerJSON, len(plan.Speakers))
 	for i := range plan.Speakers {

@@ -52,7 +52,10 @@ type Session struct {
 	StartsAt      time.Time
 	EndsAt        time.Time
 	Timezone      string
-	Deleted       bool
-	SourceTime    time.Time
-	UpdatedAt     time.Time
+	// SpeakerIDs are the speakers the session item listed (lower case, in
+	// its order). Nil keeps the stored ones: a REST session names none.
+	SpeakerIDs []string
+	Deleted    bool
+	SourceTime time.Time
+	UpdatedAt  time.Time
 }

@@ -102,10 +102,9 @@ func dropErased(ctx context.Context, erased Erased, ids []string) ([]string, int
 type Plan struct {
 	Result    *Result
 	Attendees []directory.Attendee
-	Sessions  []directory.Session
-	// SessionSpeakers are the speaker ids each session item listed.
-	SessionSpeakers map[string][]string
-	Speakers        []directory.Speaker
+	// Sessions carry the speaker ids each session item listed.
+	Sessions []directory.Session
+	Speakers []directory.Speaker
 	// Agendas are complete session lists by invitee (manual syncs).
 	Agendas map[string][]string
 	// AgendaEntries are single registrations or cancellations (session webhooks).
@@ -184,16 +183,12 @@ func planItems(ctx context.Context, d Delivery, env *cventpush.Envelope, raw []j
 			return nil, err
 		}
 		deleted := cventpush.KindOf(res.EventType) == cventpush.KindSessionDeleted
-		p.SessionSpeakers = map[string][]string{}
 		for i := range items {
 			if items[i].SessionID() == "" {
 				res.Skipped++
 				continue
 			}
 			p.Sessions = append(p.Sessions, mapping.FromSession(d.IntegrationID, &items[i], deleted, p.sourceTime))
-			if !deleted {
-				p.SessionSpeakers[items[i].SessionID()] = mapping.SessionSpeakerIDs(&items[i])
-			}
 		}
 		return p, nil
 	case cventpush.KindSpeaker:
@@ -361,11 +356,6 @@ func (p *Plan) write(ctx context.Context, tx *store.Tx, d Delivery) error {
 			return err
 		}
 		res.Written, res.Stale = n, len(p.Sessions)-n
-		for _, id := range sortedKeys(p.SessionSpeakers) {
-			if err := tx.SetSessionSpeakers(ctx, d.IntegrationID, id, p.SessionSpeakers[id], p.sourceTime); err != nil {
-				return err
-			}
-		}
 	case len(p.Speakers) > 0:
 		n, err := tx.UpsertSpeakers(ctx, p.Speakers)
 		res.Written, res.Stale = n, len(p.Speakers)-n

@@ -284,8 +284,13 @@ func substitutionDoc(item *cventpush.Substitution) doc {
 	return parseDoc(b)
 }
 
-// FromSession builds the platform session for a session item.
+// FromSession builds the platform session for a session item, with the
+// speakers it lists (a deleted session keeps its stored ones).
 func FromSession(integrationID string, item *cventpush.Session, deleted bool, sourceTime time.Time) directory.Session {
+	var speakers []string
+	if !deleted {
+		speakers = SessionSpeakerIDs(item)
+	}
 	return directory.Session{
 		IntegrationID: integrationID,
 		SessionID:     item.SessionID(),
@@ -295,6 +300,7 @@ func FromSession(integrationID string, item *cventpush.Session, deleted bool, so
 		StartsAt:      item.SessionStartDateTime.Time,
 		EndsAt:        item.SessionEndDateTime.Time,
 		Timezone:      string(item.TimezoneName),
+		SpeakerIDs:    speakers,
 		Deleted:       deleted,
 		SourceTime:    sourceTime,
 	}

@@ -79,28 +79,6 @@ func (t *Tx) UpsertSpeakers(ctx context.Context, speakers []directory.Speaker) (
 	return written, nil
 }
 
-// SetSessionSpeakers records the speakers a session item listed, only if
-// that item's state is the one stored (its upsert was not stale), and logs
-// session.updated when the list changed.
-func (t *Tx) SetSessionSpeakers(ctx context.Context, integrationID, sessionID string, speakerIDs []string, sourceTime time.Time) error {
-	if speakerIDs == nil {
-		speakerIDs = []string{}
-	}
-	if err := t.lockChangeLog(ctx, integrationID); err != nil {
-		return err
-	}
-	q := withChangeLog(`
-		WITH old AS (SELECT `+sessionRecord("s")+` AS old_record FROM sessions s
-			WHERE s.integration_id = $1 AND s.session_id = $2 FOR UPDATE),
-		up AS (UPDATE sessions SET speaker_ids = $3
-			WHERE integration_id = $1 AND session_id = $2 AND source_time = $4 AND NOT deleted AND speaker_ids IS DISTINCT FROM $3 AND `+oldFirst+`
-			RETURNING sessions.*),
-		cur AS (SELECT up.*, (SELECT old_record FROM old) AS old_record FROM up),
-		`+sessionChanges(), "")
-	_, err := t.tx.ExecContext(ctx, q, integrationID, sessionID, pq.StringArray(speakerIDs), sourceTime)
-	return wrap("set session speakers", err)
-}
-
 // agendaDelta is one session added to or removed from an attendee's agenda.
 type agendaDelta struct {
 	IntegrationID string `json:"integrationId"`

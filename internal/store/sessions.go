@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/cventsync/cventsync/internal/directory"
 )
 
@@ -31,70 +33,142 @@ func sessionRecord(x string) string {
 		'sourceTime', ` + x + `.source_time, 'updatedAt', ` + x + `.updated_at)`
 }
 
-// sessionChanges turns a CTE "cur" of written session rows with the old
-// record as old_record (NULL when inserted) into the ch CTE. A tombstone
-// for a session never seen is no change to anyone.
+// sessionChanges turns a CTE "cur" of written session rows, with the old
+// record as old_record (NULL when inserted) and ord, the order of its
+// entries in the log, into the ch CTE. A tombstone for a session never seen
+// is no change to anyone.
 func sessionChanges() string {
 	changed := changedFields("o", "n")
-	return `diff AS (SELECT cur.integration_id, cur.session_id, cur.old_record AS o, ` + sessionRecord("cur") + ` AS n FROM cur),
+	return `diff AS (SELECT cur.integration_id, cur.session_id, cur.ord, cur.old_record AS o, ` + sessionRecord("cur") + ` AS n FROM cur),
 	ch AS (SELECT integration_id,
 			CASE WHEN (n->>'deleted')::boolean THEN '` + ChangeSessionDeleted + `'
 				WHEN o IS NULL OR (o->>'deleted')::boolean THEN '` + ChangeSessionCreated + `'
 				ELSE '` + ChangeSessionUpdated + `' END AS type,
 			'session:' || session_id AS key,
-			CASE WHEN o IS NULL THEN '{}'::jsonb ELSE ` + changed + ` END AS changed, n AS record, session_id AS ord
+			CASE WHEN o IS NULL THEN '{}'::jsonb ELSE ` + changed + ` END AS changed, n AS record, ord
 		FROM diff
 		WHERE CASE WHEN o IS NULL THEN NOT (n->>'deleted')::boolean ELSE ` + changed + ` <> '{}'::jsonb END)`
 }
 
-// UpsertSessions writes sessions; like attendees, older data never wins,
-// identical data is not rewritten, and each change is logged.
-// Deleted sessions are written as tombstones so a late "updated" cannot revive them.
-// It returns how many sessions were not stale.
+// UpsertSessions writes sessions, with the speakers each lists, in one
+// statement: a manual sync brings thousands. Like attendees, older data
+// never wins and identical data is not rewritten, so applying the same
+// sessions again changes nothing; each change is logged once, its record
+// with the speakers. A session without SpeakerIDs (nil) keeps the stored
+// speakers. Deleted sessions are written as tombstones that keep their last
+// data, so a late "updated" cannot revive them. A session repeated in the
+// batch counts once, its newest item (the last of equals) winning. It
+// returns how many sessions were not stale.
 func (t *Tx) UpsertSessions(ctx context.Context, sessions []directory.Session) (int, error) {
+	if len(sessions) == 0 {
+		return 0, nil
+	}
+	if err := t.lockChangeLog(ctx, sessions[0].IntegrationID); err != nil {
+		return 0, err
+	}
+	batch, older := latestSessions(sessions)
+	n := len(batch)
+	integ, id, name, code, desc := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	starts, ends, tz, speakers, source := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	deleted := make([]bool, n)
+	for i, s := range batch {
+		if i > 0 && s.IntegrationID != batch[0].IntegrationID {
+			if err := t.lockChangeLog(ctx, s.IntegrationID); err != nil {
+				return 0, err
+			}
+		}
+		integ[i], id[i], name[i], code[i], desc[i] = s.IntegrationID, s.SessionID, s.Name, s.Code, s.Description
+		starts[i], ends[i], tz[i] = timeText(s.StartsAt), timeText(s.EndsAt), s.Timezone
+		if s.SpeakerIDs != nil {
+			speakers[i] = jsonOr(s.SpeakerIDs, "[]")
+		}
+		deleted[i], source[i] = s.Deleted, s.SourceTime.UTC().Format(time.RFC3339Nano)
+	}
 	// A tombstone keeps the last live data; only its deleted flag is news.
 	distinct := `(EXCLUDED.deleted IS DISTINCT FROM sessions.deleted OR (NOT EXCLUDED.deleted AND
-		(sessions.name, sessions.code, sessions.description, sessions.starts_at, sessions.ends_at, sessions.timezone)
-		IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.code, EXCLUDED.description, EXCLUDED.starts_at, EXCLUDED.ends_at, EXCLUDED.timezone)))`
+		(sessions.name, sessions.code, sessions.description, sessions.starts_at, sessions.ends_at, sessions.timezone, sessions.speaker_ids)
+		IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.code, EXCLUDED.description, EXCLUDED.starts_at, EXCLUDED.ends_at, EXCLUDED.timezone, EXCLUDED.speaker_ids)))`
+	keep := func(col string) string {
+		return col + ` = CASE WHEN EXCLUDED.deleted THEN sessions.` + col + ` ELSE EXCLUDED.` + col + ` END`
+	}
+	// Speakers not given are the stored ones (read from old, locked).
 	q := withChangeLog(`
-		WITH old AS (SELECT s.source_time, `+sessionRecord("s")+` AS old_record FROM sessions s
-			WHERE s.integration_id = $1 AND s.session_id = $2 FOR UPDATE),
+		WITH u AS (
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+				$9::text[], $10::bool[], $11::text[]) WITH ORDINALITY
+				AS u(integ, id, name, code, description, starts, ends, timezone, speakers, deleted, source, ord)),
+		old AS (
+			SELECT s.integration_id, s.session_id, s.source_time, s.speaker_ids, `+sessionRecord("s")+` AS old_record FROM sessions s
+			JOIN u ON s.integration_id = u.integ AND s.session_id = u.id FOR UPDATE OF s),
 		up AS (
-			INSERT INTO sessions (integration_id, session_id, name, code, description, starts_at, ends_at, timezone, deleted, source_time)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			INSERT INTO sessions AS sessions (integration_id, session_id, name, code, description, starts_at, ends_at, timezone,
+				speaker_ids, deleted, source_time)
+			SELECT u.integ, u.id, u.name, u.code, u.description, NULLIF(u.starts, '')::timestamptz, NULLIF(u.ends, '')::timestamptz,
+				u.timezone, CASE WHEN u.speakers = '' THEN COALESCE(old.speaker_ids, '{}')
+					ELSE ARRAY(SELECT jsonb_array_elements_text(u.speakers::jsonb)) END,
+				u.deleted, u.source::timestamptz
+			FROM u LEFT JOIN old ON old.integration_id = u.integ AND old.session_id = u.id
 			ON CONFLICT (integration_id, session_id) DO UPDATE SET
-				name = CASE WHEN EXCLUDED.deleted THEN sessions.name ELSE EXCLUDED.name END,
-				code = CASE WHEN EXCLUDED.deleted THEN sessions.code ELSE EXCLUDED.code END,
-				description = CASE WHEN EXCLUDED.deleted THEN sessions.description ELSE EXCLUDED.description END,
-				starts_at = CASE WHEN EXCLUDED.deleted THEN sessions.starts_at ELSE EXCLUDED.starts_at END,
-				ends_at = CASE WHEN EXCLUDED.deleted THEN sessions.ends_at ELSE EXCLUDED.ends_at END,
-				timezone = CASE WHEN EXCLUDED.deleted THEN sessions.timezone ELSE EXCLUDED.timezone END,
+				`+keep("name")+`, `+keep("code")+`, `+keep("description")+`,
+				`+keep("starts_at")+`, `+keep("ends_at")+`, `+keep("timezone")+`, `+keep("speaker_ids")+`,
 				deleted = EXCLUDED.deleted, source_time = EXCLUDED.source_time,
 				updated_at = CASE WHEN `+distinct+` THEN now() ELSE sessions.updated_at END
 			WHERE sessions.source_time <= EXCLUDED.source_time
 				AND (sessions.source_time < EXCLUDED.source_time OR `+distinct+`)
 				AND `+oldFirst+`
 			RETURNING sessions.*),
-		cur AS (SELECT up.*, (SELECT old_record FROM old) AS old_record FROM up),
-		`+sessionChanges(), `, (SELECT count(*) FROM old WHERE old.source_time > $10) AS stale`)
-	written := 0
-	for _, s := range sessions {
-		if err := t.lockChangeLog(ctx, s.IntegrationID); err != nil {
-			return written, err
-		}
-		var res struct {
-			Appended int64 `db:"appended"`
-			Notified int64 `db:"notified"`
-			Stale    int   `db:"stale"`
-		}
-		err := t.tx.GetContext(ctx, &res, q, s.IntegrationID, s.SessionID, s.Name, s.Code, s.Description,
-			nullTime(s.StartsAt), nullTime(s.EndsAt), s.Timezone, s.Deleted, s.SourceTime)
-		if err != nil {
-			return written, fmt.Errorf("upsert session %s: %w", s.SessionID, err)
-		}
-		written += 1 - res.Stale
+		cur AS (SELECT up.*, old.old_record, u.ord FROM up
+			JOIN u ON u.integ = up.integration_id AND u.id = up.session_id
+			LEFT JOIN old ON old.integration_id = up.integration_id AND old.session_id = up.session_id),
+		`+sessionChanges(), `,
+		(SELECT count(*) FROM u JOIN old ON old.integration_id = u.integ AND old.session_id = u.id
+			WHERE old.source_time > u.source::timestamptz) AS stale`)
+	var res struct {
+		Appended int64 `db:"appended"`
+		Notified int64 `db:"notified"`
+		Stale    int   `db:"stale"`
 	}
-	return written, nil
+	err := t.tx.GetContext(ctx, &res, q, pq.StringArray(integ), pq.StringArray(id), pq.StringArray(name), pq.StringArray(code),
+		pq.StringArray(desc), pq.StringArray(starts), pq.StringArray(ends), pq.StringArray(tz), pq.StringArray(speakers),
+		pq.BoolArray(deleted), pq.StringArray(source))
+	if err != nil {
+		return 0, fmt.Errorf("upsert %d sessions: %w", n, err)
+	}
+	return len(sessions) - older - res.Stale, nil
+}
+
+// latestSessions keeps one item per session, the newest (the last of
+// equals), in the order of first appearance: one statement cannot write a
+// row twice. It also counts the items dropped for a newer one.
+func latestSessions(sessions []directory.Session) (batch []directory.Session, older int) {
+	type key struct{ integ, id string }
+	at := make(map[key]int, len(sessions))
+	batch = make([]directory.Session, 0, len(sessions))
+	for _, s := range sessions {
+		k := key{s.IntegrationID, s.SessionID}
+		i, seen := at[k]
+		switch {
+		case !seen:
+			at[k] = len(batch)
+			batch = append(batch, s)
+		case s.SourceTime.Before(batch[i].SourceTime):
+			older++
+		default:
+			if batch[i].SourceTime.Before(s.SourceTime) {
+				older++
+			}
+			batch[i] = s
+		}
+	}
+	return batch, older
+}
+
+// timeText is t for an unnest of text, "" (NULL) for the zero time.
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 func nullTime(t time.Time) sql.NullTime { return sql.NullTime{Time: t, Valid: !t.IsZero()} }
