@@ -110,14 +110,16 @@ func attendeeChangeType(o, n string) string {
 // attendeeDiffCTE turns a CTE "cur" of changed attendee rows, with the
 // old record as column old_record (NULL when created), into the ch CTE.
 // The CTE "cur" also carries ord, the order of its rows' entries in the log.
-const attendeeDiffCTE = `diff AS (SELECT cur.integration_id, cur.invitee_id, cur.ord, cur.old_record AS o, ` + "%s" + ` AS n FROM cur),
-	ch AS (SELECT integration_id, %s AS type, 'attendee:' || invitee_id AS key,
-		CASE WHEN o IS NULL THEN '{}'::jsonb ELSE %s END AS changed, n AS record, ord
-		FROM diff WHERE o IS NULL OR %s <> '{}'::jsonb)`
+// Both steps are MATERIALIZED: inlined, PostgreSQL would build the new
+// record again for every field the diff compares, and compute the diff
+// twice (measured: three quarters of a 1,000-row re-sync's time).
+const attendeeDiffCTE = `diff AS MATERIALIZED (SELECT cur.integration_id, cur.invitee_id, cur.ord, cur.old_record AS o, ` + "%s" + ` AS n FROM cur),
+	delta AS MATERIALIZED (SELECT diff.*, CASE WHEN o IS NULL THEN '{}'::jsonb ELSE %s END AS changed FROM diff),
+	ch AS (SELECT integration_id, %s AS type, 'attendee:' || invitee_id AS key, changed, n AS record, ord
+		FROM delta WHERE o IS NULL OR changed <> '{}'::jsonb)`
 
 func attendeeDiff() string {
-	changed := changedFields("o", "n")
-	return fmt.Sprintf(attendeeDiffCTE, attendeeRecord("cur"), attendeeChangeType("o", "n"), changed, changed)
+	return fmt.Sprintf(attendeeDiffCTE, attendeeRecord("cur"), changedFields("o", "n"), attendeeChangeType("o", "n"))
 }
 
 // UpsertAttendees writes complete attendee records in one statement. A record
@@ -167,8 +169,36 @@ func (t *Tx) UpsertAttendeesFrom(ctx context.Context, deliveryIDs []int64, atten
 		custom[i] = jsonOr(a.CustomFields, "{}")
 		source[i] = a.SourceTime.UTC().Format(time.RFC3339Nano)
 	}
+	q := upsertAttendeesSQL
+	var res struct {
+		Appended int64          `db:"appended"`
+		Notified int64          `db:"notified"`
+		Stale    pq.StringArray `db:"stale"`
+	}
+	err = t.tx.GetContext(ctx, &res, q,
+		pq.StringArray(integ), pq.StringArray(invitee), pq.StringArray(contact), pq.StringArray(email),
+		pq.StringArray(first), pq.StringArray(last), pq.StringArray(company), pq.StringArray(title),
+		pq.StringArray(image), pq.StringArray(regType), pq.StringArray(status), pq.BoolArray(access),
+		pq.BoolArray(guest), pq.StringArray(primary), pq.StringArray(groups), pq.StringArray(profile),
+		pq.StringArray(custom), pq.StringArray(source), pq.Int64Array(deliveryIDs))
+	if err != nil {
+		return nil, fmt.Errorf("upsert %d attendees: %w", n, err)
+	}
+	if len(res.Stale) == 0 {
+		return nil, nil
+	}
+	stale = make(map[string]bool, len(res.Stale))
+	for _, id := range res.Stale {
+		stale[id] = true
+	}
+	return stale, nil
+}
+
+// upsertAttendeesSQL is UpsertAttendeesFrom's statement: $1 to $18 are the
+// columns, $19 the delivery ids, one element per attendee.
+var upsertAttendeesSQL = func() string {
 	distinct := tuple("attendees.", attendeeDataColumns) + " IS DISTINCT FROM " + tuple("EXCLUDED.", attendeeDataColumns)
-	q := withChangeLog(`
+	return withChangeLog(`
 		WITH u AS (
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
 				$9::text[], $10::text[], $11::text[], $12::bool[], $13::bool[], $14::text[], $15::text[], $16::text[],
@@ -205,29 +235,7 @@ func (t *Tx) UpsertAttendeesFrom(ctx context.Context, deliveryIDs []int64, atten
 		`+attendeeDiff(), `,
 		ARRAY(SELECT u.invitee FROM u JOIN old ON old.integration_id = u.integ AND old.invitee_id = u.invitee
 			WHERE old.source_time > u.source::timestamptz) AS stale`)
-	var res struct {
-		Appended int64          `db:"appended"`
-		Notified int64          `db:"notified"`
-		Stale    pq.StringArray `db:"stale"`
-	}
-	err = t.tx.GetContext(ctx, &res, q,
-		pq.StringArray(integ), pq.StringArray(invitee), pq.StringArray(contact), pq.StringArray(email),
-		pq.StringArray(first), pq.StringArray(last), pq.StringArray(company), pq.StringArray(title),
-		pq.StringArray(image), pq.StringArray(regType), pq.StringArray(status), pq.BoolArray(access),
-		pq.BoolArray(guest), pq.StringArray(primary), pq.StringArray(groups), pq.StringArray(profile),
-		pq.StringArray(custom), pq.StringArray(source), pq.Int64Array(deliveryIDs))
-	if err != nil {
-		return nil, fmt.Errorf("upsert %d attendees: %w", n, err)
-	}
-	if len(res.Stale) == 0 {
-		return nil, nil
-	}
-	stale = make(map[string]bool, len(res.Stale))
-	for _, id := range res.Stale {
-		stale[id] = true
-	}
-	return stale, nil
-}
+}()
 
 // appendAttendeeChange appends the change of one attendee whose record
 // before was old (nil when created), reading its current row; nothing when
