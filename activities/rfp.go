@@ -32,7 +32,12 @@ type RFP struct {
 	HeartbeatEvery time.Duration
 
 	mu      sync.Mutex
-	pullers map[string]pns.Puller // per integration: shares the token and the pace
+	pullers map[string]puller // per integration: shares the token and the pace
+}
+
+type puller struct {
+	pns.Puller
+	limiter *rate.Limiter // nil: unpaced
 }
 
 // PullRFPInput names the RFP to pull and the notifications the pull answers.
@@ -46,7 +51,16 @@ type PullRFPInput struct {
 	// record of a refused pull; a successful pull answers every stored
 	// notification of the RFP up to its start, signalled or not).
 	NotificationIDs []int64
+	// Inline is set when the workflow runs the pull as a local activity, in
+	// its workflow task: then the pull does not queue on the account's rate
+	// limiter (ErrNoHeadroom at once) and the workflow queues it as an
+	// activity instead.
+	Inline bool
 }
+
+// ErrNoHeadroom answers an inline pull when the account's rate limit has
+// no room for it now.
+var ErrNoHeadroom = errors.New("no rate headroom for an inline pull")
 
 // PullRFPResult is what the pull found.
 type PullRFPResult struct {
@@ -57,6 +71,9 @@ type PullRFPResult struct {
 	// Refused is Cvent's reason when it refused the pull (403, 404, 422):
 	// recorded in the timeline, not retried.
 	Refused string
+	// UpTo is the last notification of the RFP the pull answered (0 when
+	// refused): every one stored before the pull began.
+	UpTo int64
 }
 
 // PullRFP pulls the RFP and our suppliers' responses and applies them. Temporal
@@ -74,6 +91,9 @@ func (a *RFP) PullRFP(ctx context.Context, in *PullRFPInput) (*PullRFPResult, er
 	suppliers := in.SupplierIDs
 	if cfg.Flavour != pns.FlavourLegacy || len(suppliers) == 0 {
 		suppliers = ours(cfg.SupplierIDs, in.SupplierIDs)
+	}
+	if in.Inline && p.limiter != nil && p.limiter.Tokens() < float64(pns.CallsPerPull(cfg.Flavour, len(suppliers))) {
+		return nil, ErrNoHeadroom
 	}
 	// Every notification stored before the pull begins is answered by it.
 	upTo, err := a.Store.LastPNSNotificationID(ctx, in.IntegrationID, in.RFPID)
@@ -105,7 +125,7 @@ func (a *RFP) PullRFP(ctx context.Context, in *PullRFPInput) (*PullRFPResult, er
 	if res.ChangeType != "" {
 		a.logger().Info("rfp changed", "integration", in.IntegrationID, "rfp", in.RFPID, "change", res.ChangeType)
 	}
-	return &PullRFPResult{ChangeType: res.ChangeType, Closed: res.Closed, Pulls: res.Pulls}, nil
+	return &PullRFPResult{ChangeType: res.ChangeType, Closed: res.Closed, Pulls: res.Pulls, UpTo: upTo}, nil
 }
 
 // ours is the integration's suppliers, those named first.
@@ -149,10 +169,10 @@ func (a *RFP) heartbeat(ctx context.Context) func() {
 	return func() { close(done) }
 }
 
-func (a *RFP) puller(ctx context.Context, integrationID string) (pns.Puller, *store.PNSIntegration, error) {
+func (a *RFP) puller(ctx context.Context, integrationID string) (puller, *store.PNSIntegration, error) {
 	cfg, err := a.Store.GetPNSIntegration(ctx, integrationID)
 	if err != nil {
-		return nil, nil, err
+		return puller{}, nil, err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -162,7 +182,7 @@ func (a *RFP) puller(ctx context.Context, integrationID string) (pns.Puller, *st
 	sec := cfg.SecretSealed
 	if a.Box != nil && sec != "" {
 		if sec, err = a.Box.Open(sec); err != nil {
-			return nil, nil, temporal.NewNonRetryableApplicationError("pull secret: "+err.Error(), "BadSecret", err)
+			return puller{}, nil, temporal.NewNonRetryableApplicationError("pull secret: "+err.Error(), "BadSecret", err)
 		}
 	}
 	pc := pns.PullConfig{Flavour: cfg.Flavour, BaseURL: cfg.BaseURL, ClientID: cfg.ClientID, HTTPClient: a.HTTPClient}
@@ -175,13 +195,14 @@ func (a *RFP) puller(ctx context.Context, integrationID string) (pns.Puller, *st
 		// A little under the tier, like internal/cvent's limiters.
 		pc.Limiter = rate.NewLimiter(rate.Limit(cfg.CallsPerSecond*cvent.Margin), max(1, cfg.Burst-1))
 	}
-	p, err := pns.NewPuller(pc)
+	pp, err := pns.NewPuller(pc)
 	if err != nil {
-		return nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadConfig", err)
+		return puller{}, nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadConfig", err)
 	}
 	if a.pullers == nil {
-		a.pullers = map[string]pns.Puller{}
+		a.pullers = map[string]puller{}
 	}
+	p := puller{Puller: pp, limiter: pc.Limiter}
 	a.pullers[integrationID] = p
 	return p, cfg, nil
 }

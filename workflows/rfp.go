@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"slices"
 	"time"
 
@@ -45,20 +46,41 @@ type RFPInput struct {
 	// while it is pulled is gathered into one more pull, not one per
 	// notification.
 	MinPullGap time.Duration
+	// AnsweredUpTo is the last notification a finished pull answered (every
+	// notification of the RFP stored before a pull begins is answered by
+	// it): a notice of one up to it is late news and causes no pull.
+	AnsweredUpTo int64
 }
 
 // rfpPullsPerRun bounds one run's history; then it continues as new.
 const rfpPullsPerRun = 100
 
+// rfpInlinePullTimeout bounds a pull run inline, as a local activity, in the
+// workflow task: past it the pull is queued as an ordinary activity.
+const rfpInlinePullTimeout = 5 * time.Second
+
+// rfpCoalesceVersion (workflow.GetVersion) marks runs that skip notices a
+// finished pull already answered and pull inline first; older runs replay
+// as they were recorded.
+const (
+	rfpCoalesceChange  = "rfp-answered-inline-pull"
+	rfpCoalesceVersion = 1
+)
+
 // RFP keeps one RFP in step with Cvent: every notification marks it dirty,
 // and while it is dirty the workflow pulls (one pull answers every
-// notification that arrived before it started; those arriving during a pull
-// cause one more). Temporal retries a failing pull for as long as it takes.
+// notification stored before it started; those stored during a pull cause
+// one more, and a notice of one the last pull already answered causes
+// none). A pull runs first inline, as a local activity in the workflow task
+// (no activity task round trip), when the account has rate headroom; if
+// that fails it is queued as an activity, which Temporal retries for as
+// long as it takes.
 func RFP(ctx workflow.Context, in *RFPInput) error {
 	if in == nil || in.IntegrationID == "" || in.RFPID == "" {
 		return temporal.NewNonRetryableApplicationError("integration and rfp ids are required", "BadInput", nil)
 	}
 	r := &rfpRun{in: *in, signals: workflow.GetSignalChannel(ctx, RFPSignal)}
+	r.coalesce = workflow.GetVersion(ctx, rfpCoalesceChange, workflow.DefaultVersion, rfpCoalesceVersion) >= rfpCoalesceVersion
 	if r.in.QuietAfterClose <= 0 {
 		r.in.QuietAfterClose = time.Hour
 	}
@@ -74,10 +96,11 @@ func RFP(ctx workflow.Context, in *RFPInput) error {
 type rfpRun struct {
 	in      RFPInput
 	signals workflow.ReceiveChannel
+	// coalesce: this run skips answered notices and pulls inline first.
+	coalesce bool
 }
 
 func (r *rfpRun) run(ctx workflow.Context) error {
-	var a *activities.RFP
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		// Generous: a pull may wait its turn on the account's rate limiter.
 		StartToCloseTimeout: 5 * time.Minute,
@@ -105,9 +128,8 @@ func (r *rfpRun) run(ctx workflow.Context) error {
 			lastPull = workflow.Now(ctx)
 			pending := r.in.Pending
 			r.in.Dirty, r.in.Pending = false, nil
-			var res activities.PullRFPResult
-			err := workflow.ExecuteActivity(actx, a.PullRFP, &activities.PullRFPInput{IntegrationID: r.in.IntegrationID,
-				RFPID: r.in.RFPID, SupplierIDs: r.in.SupplierIDs, NotificationIDs: pending}).Get(ctx, &res)
+			res, err := r.pull(ctx, actx, &activities.PullRFPInput{IntegrationID: r.in.IntegrationID,
+				RFPID: r.in.RFPID, SupplierIDs: r.in.SupplierIDs, NotificationIDs: pending})
 			pulls++
 			if err != nil {
 				// Only non-retryable errors get here (the integration is gone).
@@ -115,6 +137,7 @@ func (r *rfpRun) run(ctx workflow.Context) error {
 				return err
 			}
 			r.in.Closed = res.Closed
+			r.in.AnsweredUpTo = max(r.in.AnsweredUpTo, res.UpTo)
 			continue
 		}
 		wait := r.in.IdleTimeout
@@ -137,17 +160,59 @@ func (r *rfpRun) run(ctx workflow.Context) error {
 	}
 }
 
+// pull runs one pull: inline first in a coalescing run, then, if that did
+// not succeed, as an activity.
+func (r *rfpRun) pull(ctx, actx workflow.Context, in *activities.PullRFPInput) (activities.PullRFPResult, error) {
+	var a *activities.RFP
+	var res activities.PullRFPResult
+	if r.coalesce {
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: rfpInlinePullTimeout,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+		})
+		inline := *in
+		inline.Inline = true
+		err := workflow.ExecuteLocalActivity(lctx, a.PullRFP, &inline).Get(ctx, &res)
+		if err == nil {
+			return res, nil
+		}
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.NonRetryable() {
+			return res, err
+		}
+		workflow.GetLogger(ctx).Debug("inline rfp pull did not succeed; queued as an activity", "error", err)
+	}
+	err := workflow.ExecuteActivity(actx, a.PullRFP, in).Get(ctx, &res)
+	return res, err
+}
+
 // drain takes every buffered notice: the RFP is dirty, and the pull will
 // answer them.
 func (r *rfpRun) drain() {
 	var n RFPNotice
 	for r.signals.ReceiveAsync(&n) {
+		needed := !r.coalesce || needsPull(n, r.in.AnsweredUpTo, r.in.SupplierIDs)
+		if n.SupplierID != "" && !slices.Contains(r.in.SupplierIDs, n.SupplierID) {
+			r.in.SupplierIDs = append(r.in.SupplierIDs, n.SupplierID)
+		}
+		if !needed {
+			continue
+		}
 		r.in.Dirty = true
 		if n.NotificationID != 0 {
 			r.in.Pending = append(r.in.Pending, n.NotificationID)
 		}
-		if n.SupplierID != "" && !slices.Contains(r.in.SupplierIDs, n.SupplierID) {
-			r.in.SupplierIDs = append(r.in.SupplierIDs, n.SupplierID)
-		}
 	}
+}
+
+// needsPull tells whether a notice needs a pull. One whose notification a
+// finished pull answered (stored before that pull began, so Cvent's answer
+// already held what it announced) does not, unless it names a supplier the
+// pulls did not ask about (the legacy API is asked per supplier). A refresh
+// (no notification) always does.
+func needsPull(n RFPNotice, answeredUpTo int64, pulledSuppliers []string) bool {
+	if n.NotificationID == 0 || n.NotificationID > answeredUpTo {
+		return true
+	}
+	return n.SupplierID != "" && !slices.Contains(pulledSuppliers, n.SupplierID)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -137,4 +138,105 @@ func TestRFPContinuesAsNew(t *testing.T) {
 	require.True(t, next.Dirty)
 	require.Equal(t, []int64{rfpPullsPerRun + 1}, next.Pending)
 	require.Equal(t, []string{"S1"}, next.SupplierIDs)
+}
+
+// The cause of a third pull in a burst: signals of notifications that the
+// first pull already answered (stored before it began, signalled after)
+// made the RFP dirty again. Now they cause no pull; a newer one does.
+func TestRFPLateNoticesOfAnsweredNotificationsCauseNoPull(t *testing.T) {
+	env := newRFPEnv()
+	var a *activities.RFP
+	var log pullLog
+	env.OnActivity(a.PullRFP, mock.Anything, mock.Anything).After(time.Second).Return(
+		func(_ context.Context, in *activities.PullRFPInput) (*activities.PullRFPResult, error) {
+			log.add(in)
+			return &activities.PullRFPResult{UpTo: 7}, nil // 1–7 were stored when it began
+		})
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(RFPSignal, RFPNotice{NotificationID: 1, SupplierID: "S1"}) }, 0)
+	// Signalled during and after the pull, but stored before it began.
+	for i, at := range []time.Duration{500 * time.Millisecond, 2 * time.Second, 5 * time.Second} {
+		id := int64(5 + i)
+		env.RegisterDelayedCallback(func() { env.SignalWorkflow(RFPSignal, RFPNotice{NotificationID: id, SupplierID: "S1"}) }, at)
+	}
+	env.ExecuteWorkflow(RFP, &RFPInput{IntegrationID: "I", RFPID: "R", IdleTimeout: time.Hour})
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, log.calls, 1, "notifications 5–7 were answered by the first pull")
+
+	// The same with a notification stored after the pull began: one more pull.
+	env = newRFPEnv()
+	log = pullLog{}
+	env.OnActivity(a.PullRFP, mock.Anything, mock.Anything).After(time.Second).Return(
+		func(_ context.Context, in *activities.PullRFPInput) (*activities.PullRFPResult, error) {
+			log.add(in)
+			return &activities.PullRFPResult{UpTo: 7}, nil
+		})
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(RFPSignal, RFPNotice{NotificationID: 1, SupplierID: "S1"}) }, 0)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(RFPSignal, RFPNotice{NotificationID: 6, SupplierID: "S1"}) }, 2*time.Second)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(RFPSignal, RFPNotice{NotificationID: 8, SupplierID: "S1"}) }, 3*time.Second)
+	env.ExecuteWorkflow(RFP, &RFPInput{IntegrationID: "I", RFPID: "R", IdleTimeout: time.Hour})
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, log.calls, 2)
+	require.Equal(t, []int64{8}, log.calls[1].NotificationIDs, "6 was answered; 8 was not")
+}
+
+func TestNeedsPull(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		n      RFPNotice
+		upTo   int64
+		pulled []string
+		want   bool
+	}{
+		{"stored after the last pull began", RFPNotice{NotificationID: 8, SupplierID: "S1"}, 7, []string{"S1"}, true},
+		{"answered by the last pull", RFPNotice{NotificationID: 7, SupplierID: "S1"}, 7, []string{"S1"}, false},
+		{"answered, no supplier named", RFPNotice{NotificationID: 3}, 7, nil, false},
+		{"answered, but about a supplier not pulled", RFPNotice{NotificationID: 3, SupplierID: "S2"}, 7, []string{"S1"}, true},
+		{"a refresh", RFPNotice{Type: "REFRESH"}, 7, []string{"S1"}, true},
+		{"no pull yet", RFPNotice{NotificationID: 1, SupplierID: "S1"}, 0, nil, true},
+	} {
+		if got := needsPull(tc.n, tc.upTo, tc.pulled); got != tc.want {
+			t.Errorf("%s: needsPull = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// A pull runs inline (a local activity) first; when the account has no
+// rate headroom, or Cvent fails it, it is queued as an activity.
+func TestRFPInlinePullFallsBackToAnActivity(t *testing.T) {
+	env := newRFPEnv()
+	var a *activities.RFP
+	var log pullLog
+	env.OnActivity(a.PullRFP, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in *activities.PullRFPInput) (*activities.PullRFPResult, error) {
+			log.add(in)
+			if in.Inline && len(log.calls) == 1 {
+				return nil, activities.ErrNoHeadroom
+			}
+			return &activities.PullRFPResult{UpTo: in.NotificationIDs[0]}, nil
+		})
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(RFPSignal, RFPNotice{NotificationID: 1}) }, 0)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(RFPSignal, RFPNotice{NotificationID: 2}) }, time.Minute)
+	env.ExecuteWorkflow(RFP, &RFPInput{IntegrationID: "I", RFPID: "R", IdleTimeout: time.Hour})
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, log.calls, 3)
+	require.True(t, log.calls[0].Inline, "first try inline")
+	require.False(t, log.calls[1].Inline, "then queued as an activity")
+	require.True(t, log.calls[2].Inline, "the next pull is tried inline again")
+}
+
+// A pull that fails for good (the integration is gone) ends the workflow
+// without queueing it again.
+func TestRFPInlinePullNonRetryableEnds(t *testing.T) {
+	env := newRFPEnv()
+	var a *activities.RFP
+	calls := 0
+	env.OnActivity(a.PullRFP, mock.Anything, mock.Anything).Return(
+		func(context.Context, *activities.PullRFPInput) (*activities.PullRFPResult, error) {
+			calls++
+			return nil, temporal.NewNonRetryableApplicationError("no pns integration I", "NotFound", nil)
+		})
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(RFPSignal, RFPNotice{NotificationID: 1}) }, 0)
+	env.ExecuteWorkflow(RFP, &RFPInput{IntegrationID: "I", RFPID: "R", IdleTimeout: time.Hour})
+	require.Error(t, env.GetWorkflowError())
+	require.Equal(t, 1, calls)
 }
