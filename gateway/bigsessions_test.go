@@ -234,7 +234,7 @@ func TestSessionManualSyncOfTwoThousandSessions(t *testing.T) {
 	in := s.createIntegration(newIntegration)
 	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
 
-	spBody, speakers := speakerSync("speakers-"+uuid.NewString(), at, 400)
+	spBody, speakers := speakerSync("speakers-"+uuid.NewString(), at, 1200)
 	began := time.Now()
 	s.deliver(in, spBody)
 	t.Logf("%d speakers, %d bytes: applied in %v", len(speakers), len(spBody), time.Since(began).Round(time.Millisecond))

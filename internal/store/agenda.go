@@ -19,64 +19,86 @@ func speakerRecord(x string) string {
 		'deleted', ` + x + `.deleted, 'sourceTime', ` + x + `.source_time, 'updatedAt', ` + x + `.updated_at)`
 }
 
-// UpsertSpeakers writes speakers; older data never wins, identical data is
-// not rewritten, each change is logged as speaker.changed, and a deleted
-// speaker stays a tombstone until something newer arrives. It returns how
-// many speakers were not stale.
+// UpsertSpeakers writes speakers in one statement; older data never wins,
+// identical data is not rewritten (applying the same speakers again
+// changes nothing), each change is logged once as speaker.changed, and a
+// deleted speaker stays a tombstone until something newer arrives. A
+// speaker repeated in the batch counts once, its newest item (the last of
+// equals) winning. It returns how many speakers were not stale.
 func (t *Tx) UpsertSpeakers(ctx context.Context, speakers []directory.Speaker) (int, error) {
+	if len(speakers) == 0 {
+		return 0, nil
+	}
+	batch, older := latestOf(speakers, func(s *directory.Speaker) (string, string, time.Time) {
+		return s.IntegrationID, s.SpeakerID, s.SourceTime
+	})
+	n := len(batch)
+	integ, id, first, last, display := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	title, company, bio, sessions, source := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	deleted := make([]bool, n)
+	locked := map[string]bool{}
+	for i, s := range batch {
+		if !locked[s.IntegrationID] {
+			if err := t.lockChangeLog(ctx, s.IntegrationID); err != nil {
+				return 0, err
+			}
+			locked[s.IntegrationID] = true
+		}
+		integ[i], id[i], first[i], last[i], display[i] = s.IntegrationID, s.SpeakerID, s.FirstName, s.LastName, s.DisplayName
+		title[i], company[i], bio[i] = s.Title, s.Company, s.Biography
+		sessions[i], deleted[i], source[i] = jsonOr(s.SessionIDs, "[]"), s.Deleted, s.SourceTime.UTC().Format(time.RFC3339Nano)
+	}
 	distinct := `(EXCLUDED.deleted IS DISTINCT FROM speakers.deleted OR (NOT EXCLUDED.deleted AND
 		(speakers.first_name, speakers.last_name, speakers.display_name, speakers.title, speakers.company, speakers.biography, speakers.session_ids)
 		IS DISTINCT FROM (EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.display_name, EXCLUDED.title, EXCLUDED.company, EXCLUDED.biography, EXCLUDED.session_ids)))`
+	keep := func(col string) string {
+		return col + ` = CASE WHEN EXCLUDED.deleted THEN speakers.` + col + ` ELSE EXCLUDED.` + col + ` END`
+	}
 	changed := changedFields("o", "n")
 	q := withChangeLog(`
-		WITH old AS (SELECT s.source_time, `+speakerRecord("s")+` AS old_record FROM speakers s
-			WHERE s.integration_id = $1 AND s.speaker_id = $2 FOR UPDATE),
+		WITH u AS (
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+				$9::text[], $10::bool[], $11::text[]) WITH ORDINALITY
+				AS u(integ, id, first, last, display, title, company, bio, sessions, deleted, source, ord)),
+		old AS (
+			SELECT s.integration_id, s.speaker_id, s.source_time, `+speakerRecord("s")+` AS old_record FROM speakers s
+			JOIN u ON s.integration_id = u.integ AND s.speaker_id = u.id FOR UPDATE OF s),
 		up AS (
-			INSERT INTO speakers (integration_id, speaker_id, first_name, last_name, display_name, title, company,
+			INSERT INTO speakers AS speakers (integration_id, speaker_id, first_name, last_name, display_name, title, company,
 				biography, session_ids, deleted, source_time)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			SELECT u.integ, u.id, u.first, u.last, u.display, u.title, u.company, u.bio,
+				ARRAY(SELECT jsonb_array_elements_text(u.sessions::jsonb)), u.deleted, u.source::timestamptz
+			FROM u
 			ON CONFLICT (integration_id, speaker_id) DO UPDATE SET
-				first_name = CASE WHEN EXCLUDED.deleted THEN speakers.first_name ELSE EXCLUDED.first_name END,
-				last_name = CASE WHEN EXCLUDED.deleted THEN speakers.last_name ELSE EXCLUDED.last_name END,
-				display_name = CASE WHEN EXCLUDED.deleted THEN speakers.display_name ELSE EXCLUDED.display_name END,
-				title = CASE WHEN EXCLUDED.deleted THEN speakers.title ELSE EXCLUDED.title END,
-				company = CASE WHEN EXCLUDED.deleted THEN speakers.company ELSE EXCLUDED.company END,
-				biography = CASE WHEN EXCLUDED.deleted THEN speakers.biography ELSE EXCLUDED.biography END,
-				session_ids = CASE WHEN EXCLUDED.deleted THEN speakers.session_ids ELSE EXCLUDED.session_ids END,
+				`+keep("first_name")+`, `+keep("last_name")+`, `+keep("display_name")+`, `+keep("title")+`,
+				`+keep("company")+`, `+keep("biography")+`, `+keep("session_ids")+`,
 				deleted = EXCLUDED.deleted, source_time = EXCLUDED.source_time,
 				updated_at = CASE WHEN `+distinct+` THEN now() ELSE speakers.updated_at END
 			WHERE speakers.source_time <= EXCLUDED.source_time
 				AND (speakers.source_time < EXCLUDED.source_time OR `+distinct+`)
 				AND `+oldFirst+`
 			RETURNING speakers.*),
-		diff AS (SELECT up.integration_id, up.speaker_id, (SELECT old_record FROM old) AS o, `+speakerRecord("up")+` AS n FROM up),
+		diff AS (SELECT up.integration_id, up.speaker_id, u.ord, old.old_record AS o, `+speakerRecord("up")+` AS n FROM up
+			JOIN u ON u.integ = up.integration_id AND u.id = up.speaker_id
+			LEFT JOIN old ON old.integration_id = up.integration_id AND old.speaker_id = up.speaker_id),
 		ch AS (SELECT integration_id, '`+ChangeSpeakerChanged+`' AS type, 'speaker:' || speaker_id AS key,
-				CASE WHEN o IS NULL THEN '{}'::jsonb ELSE `+changed+` END AS changed, n AS record, speaker_id AS ord
+				CASE WHEN o IS NULL THEN '{}'::jsonb ELSE `+changed+` END AS changed, n AS record, ord
 			FROM diff
 			WHERE CASE WHEN o IS NULL THEN NOT (n->>'deleted')::boolean ELSE `+changed+` <> '{}'::jsonb END)`,
-		`, (SELECT count(*) FROM old WHERE old.source_time > $11) AS stale`)
-	written := 0
-	for _, s := range speakers {
-		if err := t.lockChangeLog(ctx, s.IntegrationID); err != nil {
-			return written, err
-		}
-		ids := s.SessionIDs
-		if ids == nil {
-			ids = []string{}
-		}
-		var res struct {
-			Appended int64 `db:"appended"`
-			Notified int64 `db:"notified"`
-			Stale    int   `db:"stale"`
-		}
-		err := t.tx.GetContext(ctx, &res, q, s.IntegrationID, s.SpeakerID, s.FirstName, s.LastName, s.DisplayName,
-			s.Title, s.Company, s.Biography, pq.StringArray(ids), s.Deleted, s.SourceTime)
-		if err != nil {
-			return written, fmt.Errorf("upsert speaker %s: %w", s.SpeakerID, err)
-		}
-		written += 1 - res.Stale
+		`, (SELECT count(*) FROM u JOIN old ON old.integration_id = u.integ AND old.speaker_id = u.id
+			WHERE old.source_time > u.source::timestamptz) AS stale`)
+	var res struct {
+		Appended int64 `db:"appended"`
+		Notified int64 `db:"notified"`
+		Stale    int   `db:"stale"`
 	}
-	return written, nil
+	err := t.tx.GetContext(ctx, &res, q, pq.StringArray(integ), pq.StringArray(id), pq.StringArray(first), pq.StringArray(last),
+		pq.StringArray(display), pq.StringArray(title), pq.StringArray(company), pq.StringArray(bio), pq.StringArray(sessions),
+		pq.BoolArray(deleted), pq.StringArray(source))
+	if err != nil {
+		return 0, fmt.Errorf("upsert %d speakers: %w", n, err)
+	}
+	return len(speakers) - older - res.Stale, nil
 }
 
 // agendaDelta is one session added to or removed from an attendee's agenda.

@@ -63,19 +63,20 @@ func (t *Tx) UpsertSessions(ctx context.Context, sessions []directory.Session) (
 	if len(sessions) == 0 {
 		return 0, nil
 	}
-	if err := t.lockChangeLog(ctx, sessions[0].IntegrationID); err != nil {
-		return 0, err
-	}
-	batch, older := latestSessions(sessions)
+	batch, older := latestOf(sessions, func(s *directory.Session) (string, string, time.Time) {
+		return s.IntegrationID, s.SessionID, s.SourceTime
+	})
 	n := len(batch)
 	integ, id, name, code, desc := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	starts, ends, tz, speakers, source := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	deleted := make([]bool, n)
+	locked := map[string]bool{}
 	for i, s := range batch {
-		if i > 0 && s.IntegrationID != batch[0].IntegrationID {
+		if !locked[s.IntegrationID] {
 			if err := t.lockChangeLog(ctx, s.IntegrationID); err != nil {
 				return 0, err
 			}
+			locked[s.IntegrationID] = true
 		}
 		integ[i], id[i], name[i], code[i], desc[i] = s.IntegrationID, s.SessionID, s.Name, s.Code, s.Description
 		starts[i], ends[i], tz[i] = timeText(s.StartsAt), timeText(s.EndsAt), s.Timezone
@@ -137,28 +138,31 @@ func (t *Tx) UpsertSessions(ctx context.Context, sessions []directory.Session) (
 	return len(sessions) - older - res.Stale, nil
 }
 
-// latestSessions keeps one item per session, the newest (the last of
-// equals), in the order of first appearance: one statement cannot write a
-// row twice. It also counts the items dropped for a newer one.
-func latestSessions(sessions []directory.Session) (batch []directory.Session, older int) {
-	type key struct{ integ, id string }
-	at := make(map[key]int, len(sessions))
-	batch = make([]directory.Session, 0, len(sessions))
-	for _, s := range sessions {
-		k := key{s.IntegrationID, s.SessionID}
-		i, seen := at[k]
-		switch {
-		case !seen:
-			at[k] = len(batch)
-			batch = append(batch, s)
-		case s.SourceTime.Before(batch[i].SourceTime):
-			older++
-		default:
-			if batch[i].SourceTime.Before(s.SourceTime) {
-				older++
-			}
-			batch[i] = s
+// latestOf keeps one item per record (integration and id), the newest
+// (the last of equals), in the order of first appearance: one statement
+// cannot write a row twice. It also counts the items dropped for a newer one.
+func latestOf[T any](items []T, key func(*T) (integrationID, id string, at time.Time)) (batch []T, older int) {
+	type ref struct{ integ, id string }
+	index := make(map[ref]int, len(items))
+	batch = make([]T, 0, len(items))
+	for i := range items {
+		integ, id, at := key(&items[i])
+		k := ref{integ, id}
+		j, seen := index[k]
+		if !seen {
+			index[k] = len(batch)
+			batch = append(batch, items[i])
+			continue
 		}
+		_, _, kept := key(&batch[j])
+		if at.Before(kept) {
+			older++
+			continue
+		}
+		if kept.Before(at) {
+			older++
+		}
+		batch[j] = items[i]
 	}
 	return batch, older
 }

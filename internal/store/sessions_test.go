@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,5 +92,54 @@ func TestUpsertSessionsBatch(t *testing.T) {
 	got = readAll(t, st, id, 4)
 	if len(got) != 1 || got[0].Type != store.ChangeSessionDeleted || !slices.Equal(speakersOf(got[0]), []string{"sp2", "sp1"}) {
 		t.Errorf("deleted: %v", got)
+	}
+}
+
+// Speakers are written as a batch too: one speaker.changed per change, none
+// for a repeat of the batch, the newest of a speaker repeated in the batch
+// wins, and a tombstone keeps the last data.
+func TestUpsertSpeakersBatch(t *testing.T) {
+	st, id := openStore(t)
+	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	write := func(speakers ...directory.Speaker) int {
+		t.Helper()
+		var n int
+		if err := st.Apply(context.Background(), func(ctx context.Context, tx *store.Tx) (err error) {
+			n, err = tx.UpsertSpeakers(ctx, speakers)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	ada := directory.Speaker{IntegrationID: id, SpeakerID: "sp1", FirstName: "Ada", LastName: "Lovelace", SessionIDs: []string{"s1"}, SourceTime: t0}
+	grace := directory.Speaker{IntegrationID: id, SpeakerID: "sp2", FirstName: "Grace", LastName: "Hopper", SourceTime: t0}
+	if n := write(ada, grace); n != 2 {
+		t.Fatalf("%d written, want 2", n)
+	}
+	write(ada, grace) // a replay
+	if got := readAll(t, st, id, 0); !slices.Equal(types(got), []string{store.ChangeSpeakerChanged, store.ChangeSpeakerChanged}) {
+		t.Fatalf("after a replay: %v", types(got))
+	}
+	renamed, stale := grace, grace
+	renamed.Company, renamed.SourceTime = "US Navy", t0.Add(2*time.Minute)
+	stale.Company, stale.SourceTime = "Stale", t0.Add(time.Minute)
+	if n := write(renamed, stale); n != 1 {
+		t.Errorf("%d written, want 1 (the older item is stale)", n)
+	}
+	got := readAll(t, st, id, 2)
+	if len(got) != 1 || !strings.Contains(string(got[0].Changed), `"US Navy"`) {
+		t.Fatalf("update: %v", got)
+	}
+	gone := directory.Speaker{IntegrationID: id, SpeakerID: "sp1", Deleted: true, SourceTime: t0.Add(time.Hour)}
+	write(gone)
+	write(gone)
+	got = readAll(t, st, id, 3)
+	if len(got) != 1 || !strings.Contains(string(got[0].Record), `"Lovelace"`) || !strings.Contains(string(got[0].Record), `"deleted": true`) {
+		t.Errorf("deleted: %v", got)
+	}
+	list, err := st.ListSpeakers(context.Background(), id)
+	if err != nil || len(list) != 1 || list[0].Company != "US Navy" {
+		t.Errorf("listed: %+v %v", list, err)
 	}
 }
