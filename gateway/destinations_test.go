@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/cventsync/cventsync/activities"
 	"github.com/cventsync/cventsync/gateway"
 	"github.com/cventsync/cventsync/internal/connection"
 	"github.com/cventsync/cventsync/internal/cvent"
@@ -28,6 +29,7 @@ import (
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/internal/testenv"
 	"github.com/cventsync/cventsync/worker"
+	"github.com/cventsync/cventsync/workflows"
 )
 
 // newPlatformStack is newStack with the outbound policy the tests need
@@ -360,6 +362,110 @@ func TestDestinationOutageLosesNothing(t *testing.T) {
 	}
 }
 
+// A receiver down long enough for the retry backoff to reach its cap gets
+// the head message at most DestinationMaxRetryInterval (and a little work)
+// after it comes back, then everything behind it, in order. The receiver
+// comes back just after a refused attempt: the worst case.
+func TestDestinationOutageResumesWithinTheRetryCap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the retry backoff to reach its cap (about a minute)")
+	}
+	const bound = workflows.DestinationMaxRetryInterval + 5*time.Second
+	s := newPlatformStack(t)
+	in := s.createIntegration(newIntegration)
+	p := newPlatform(t)
+	d := s.connect(in, p, `{"url":"URL"}`)
+	var (
+		mu       sync.Mutex
+		arrivals []receiver.Arrival
+	)
+	rc, err := receiver.New(receiver.Config{Secrets: []string{d.Secret}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OnChange: func(a receiver.Arrival) { mu.Lock(); arrivals = append(arrivals, a); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.recv.Store(rc)
+
+	rc.Down()
+	t0 := time.Now()
+	const attendees = 4
+	for a := 0; a < attendees; a++ {
+		s.post(in, in.WebhookToken, platformRegistration(fmt.Sprintf("cap-%d", a), fmt.Sprintf("cap-%d", a%2),
+			fmt.Sprintf("Round%d", a/2), t0.Add(time.Duration(a)*time.Second), "Accepted"), http.StatusOK)
+	}
+	// Attempts at 0, 1, 3, 7, 15 s, then the cap apart: after the 7th, an
+	// uncapped backoff would wait 64 s.
+	const refusals = 7
+	var refusedAt []time.Time
+	for n := int64(1); n <= refusals; n++ {
+		waitReceiver(t, rc, fmt.Sprintf("refused attempt %d", n), 2*workflows.DestinationMaxRetryInterval+10*time.Second,
+			func(st receiver.Stats) bool { return st.Unavailable >= n })
+		refusedAt = append(refusedAt, time.Now())
+	}
+	rc.Up()
+	upAt := time.Now()
+	for i := 1; i < len(refusedAt); i++ {
+		t.Logf("attempt %d refused %v after the one before", i+1, refusedAt[i].Sub(refusedAt[i-1]).Round(10*time.Millisecond))
+	}
+	if gap := refusedAt[refusals-1].Sub(refusedAt[refusals-2]); gap > workflows.DestinationMaxRetryInterval+3*time.Second {
+		t.Errorf("attempts %v apart, want the backoff capped at %v", gap, workflows.DestinationMaxRetryInterval)
+	}
+
+	waitReceiver(t, rc, "the first change after the outage", bound+30*time.Second, func(st receiver.Stats) bool { return st.Applied >= 1 })
+	mu.Lock()
+	first := arrivals[0]
+	mu.Unlock()
+	resumed := first.Arrived.Sub(upAt)
+	t.Logf("receiver back; the first change (seq %d) arrived %v later", first.Seq, resumed.Round(10*time.Millisecond))
+	if resumed > bound {
+		t.Errorf("the first change arrived %v after the receiver came back, want within %v", resumed, bound)
+	}
+
+	// Then the backlog, in log order: the head first, nothing skipped.
+	head, err := s.store.GetChangeHead(context.Background(), in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReceiver(t, rc, "the whole backlog", 30*time.Second, func(st receiver.Stats) bool { return st.Applied+st.Repeats >= head.LastSeq })
+	mu.Lock()
+	defer mu.Unlock()
+	for i, a := range arrivals {
+		if a.Seq != int64(i+1) {
+			t.Fatalf("arrival %d is seq %d, want %d: the log goes out in order from the head", i+1, a.Seq, i+1)
+		}
+	}
+	if st := rc.Stats(); st.OrderViolations != 0 || int64(len(arrivals)) != head.LastSeq {
+		t.Fatalf("%d arrivals of %d changes; stats %+v", len(arrivals), head.LastSeq, st)
+	}
+
+	// Deleted, the destination's workflow ends.
+	s.admin(http.MethodDelete, "/api/v1/integrations/"+in.ID+"/destinations/"+d.ID, "", http.StatusNoContent, nil)
+	c, runID := awaitDestinationWorkflow(t, d.ID)
+	recordHistory(t, c, workflows.DestinationWorkflowID(d.ID), runID, "destination")
+}
+
+// awaitDestinationWorkflow waits until the current run of a destination's
+// workflow has ended and returns a client and the run's id.
+func awaitDestinationWorkflow(t *testing.T, destinationID string) (client.Client, string) {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress(t), Logger: quietSDKLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	run := c.GetWorkflow(ctx, workflows.DestinationWorkflowID(destinationID), "")
+	var res activities.DeliverResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatalf("destination workflow: %v", err)
+	}
+	if !res.Stopped {
+		t.Fatalf("destination workflow ended with %+v", res)
+	}
+	return c, run.GetRunID()
+}
+
 func TestDestinationGoneIsDisabled(t *testing.T) {
 	s := newPlatformStack(t)
 	in := s.createIntegration(newIntegration)
@@ -375,6 +481,8 @@ func TestDestinationGoneIsDisabled(t *testing.T) {
 	if !strings.Contains(got.StatusReason, "410") {
 		t.Fatalf("reason %q", got.StatusReason)
 	}
+	c, runID := awaitDestinationWorkflow(t, d.ID)
+	recordHistory(t, c, workflows.DestinationWorkflowID(d.ID), runID, "destination-disabled")
 	// Enabled again, it delivers what waited.
 	p.fail.Store(0)
 	s.admin(http.MethodPatch, "/api/v1/integrations/"+in.ID+"/destinations/"+d.ID, `{"enabled":true}`, http.StatusOK, nil)

@@ -28,10 +28,29 @@ const DestinationWakeSignal = "wake"
 // lasts minutes, so a run covers hours before continuing as new.
 const destinationRunsPerHistory = 100
 
+// DestinationMaxRetryInterval caps the wait between two attempts at a
+// failing destination. Delivery is ordered, so a failing destination has
+// one message to retry, the head of its queue, whatever its backlog: a
+// receiver that is down gets one small POST per interval, and one that
+// comes back gets the head, then the backlog, at most this long after. The
+// usual webhook schedule (growing to hours) would leave every change behind
+// the head waiting that long too: with a 10-minute cap, a platform down for
+// five minutes waited three and a half more.
+const DestinationMaxRetryInterval = 15 * time.Second
+
+// destinationRetry paces a failing DeliverChanges: 1 s, 2 s, 4 s, 8 s, then
+// every DestinationMaxRetryInterval, until the destination is disabled
+// (410, failing for three days, cursor expired). A 429's Retry-After sets
+// the next delay instead (activities.Outbound).
+var destinationRetry = &temporal.RetryPolicy{
+	InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: DestinationMaxRetryInterval,
+	NonRetryableErrorTypes: activities.DisablingErrorTypes,
+}
+
 // Destination delivers the change log to one platform destination. The
 // DeliverChanges activity does the following and the posting; this workflow
 // keeps it running, and Temporal's retry policy paces the retries of a
-// failing destination (1 s doubling up to 10 min, for as long as it takes).
+// failing destination (destinationRetry, for as long as it takes).
 // A destination that answers 410, has failed for three days or whose
 // cursor expired is disabled with the reason, and the workflow ends; a
 // deleted or disabled destination ends it too. Enabling or replaying starts
@@ -44,10 +63,7 @@ func Destination(ctx workflow.Context, in *DestinationInput) (*activities.Delive
 	deliver := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 15 * time.Minute,
 		HeartbeatTimeout:    30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
-			NonRetryableErrorTypes: activities.DisablingErrorTypes,
-		},
+		RetryPolicy:         destinationRetry,
 	})
 	total := &activities.DeliverResult{}
 	wake := workflow.GetSignalChannel(ctx, DestinationWakeSignal)

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -76,4 +77,36 @@ func TestDestinationRejectsMissingInput(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(env.GetWorkflowError(), &appErr))
 	require.Equal(t, "BadInput", appErr.Type())
+}
+
+// A destination that stays down is retried with growing intervals that stop
+// growing at DestinationMaxRetryInterval: however long the outage, the
+// receiver gets the head message that soon after it comes back.
+func TestDestinationRetriesADeadReceiverAtMostTheCapApart(t *testing.T) {
+	env := newDestinationEnv()
+	var a *activities.Outbound
+	// The test environment allows 10 attempts; uncapped, the last interval
+	// would be 2^8 s.
+	const failures = 9
+	var attempts []time.Time
+	env.OnActivity(a.DeliverChanges, mock.Anything, mock.Anything).Return(
+		func(context.Context, *activities.DeliverInput) (*activities.DeliverResult, error) {
+			attempts = append(attempts, env.Now())
+			if len(attempts) <= failures {
+				return nil, temporal.NewApplicationError("POST answered 503", "DestinationFailing")
+			}
+			return &activities.DeliverResult{Delivered: 1, Stopped: true, Reason: "destination deleted"}, nil
+		})
+
+	env.ExecuteWorkflow(Destination, &DestinationInput{DestinationID: "dst_1"})
+
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, attempts, failures+1)
+	want := time.Second
+	for i := 1; i < len(attempts); i++ {
+		gap := attempts[i].Sub(attempts[i-1])
+		require.Equal(t, want, gap, "interval before attempt %d", i+1)
+		want = min(2*want, DestinationMaxRetryInterval)
+	}
+	require.Equal(t, DestinationMaxRetryInterval, attempts[failures].Sub(attempts[failures-1]))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/cventsync/cventsync/internal/receiver"
 	"github.com/cventsync/cventsync/internal/simulator"
 	"github.com/cventsync/cventsync/internal/store"
+	"github.com/cventsync/cventsync/workflows"
 )
 
 // The platform scenario (issue 11, "Targets in make bench"): the leg from
@@ -53,7 +54,7 @@ const (
 	followDelay = 2 * time.Second
 	// maxRetryInterval is the Destination workflow's longest retry
 	// interval: after an outage the next attempt may be that far away.
-	maxRetryInterval = 10 * time.Minute
+	maxRetryInterval = workflows.DestinationMaxRetryInterval
 )
 
 // PlatformOptions configure the platform scenario.
