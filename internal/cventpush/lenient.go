@@ -7,10 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // String accepts any JSON scalar and keeps its text: Cvent sends numbers as
 // strings and strings as numbers for the same field, and "" for empty values.
+// A list gives its scalars joined with ", ", an object nothing.
 type String string
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -20,12 +22,39 @@ func (s *String) UnmarshalJSON(b []byte) error {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")):
 		*s = ""
 	case b[0] == '"':
+		// Most values have no escapes: take their text as it is (the decoder
+		// calling this has checked the syntax already). Escapes and invalid
+		// UTF-8 (replaced, as encoding/json does) take the slow path.
+		if len(b) >= 2 && b[len(b)-1] == '"' {
+			if inner := b[1 : len(b)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+				*s = String(strings.TrimSpace(string(inner)))
+				return nil
+			}
+		}
 		var v string
 		if err := json.Unmarshal(b, &v); err != nil {
 			return err
 		}
 		*s = String(strings.TrimSpace(v))
-	case b[0] == '{' || b[0] == '[':
+	case b[0] == '[':
+		// A list where a scalar was expected: its scalars, joined (as a
+		// mapped field's path reads them).
+		var items []json.RawMessage
+		if err := json.Unmarshal(b, &items); err != nil {
+			return err
+		}
+		parts := make([]string, 0, len(items))
+		for _, item := range items {
+			var v String
+			if err := v.UnmarshalJSON(item); err != nil {
+				return err
+			}
+			if v != "" {
+				parts = append(parts, string(v))
+			}
+		}
+		*s = String(strings.Join(parts, ", "))
+	case b[0] == '{':
 		// An object where a scalar was expected: keep nothing rather than fail the
 		// whole delivery over one odd field.
 		*s = ""

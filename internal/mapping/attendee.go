@@ -62,7 +62,7 @@ func FromAttendeeWith(cfg *Config, integrationID, eventType string, item *cventp
 	if extra == nil {
 		extra = &Extra{}
 	}
-	src := sources{item: itemDoc(item), rest: parseDoc(extra.REST)}
+	src := &sources{attendee: item, rest: parseDoc(extra.REST)}
 	status := StatusFor(eventType, item, existing)
 	a := directory.Attendee{
 		IntegrationID:    integrationID,
@@ -241,20 +241,36 @@ func FromSubstitution(cfg *Config, integrationID string, item *cventpush.Substit
 }
 
 // sources reads mapped fields: the webhook item first, then the REST record.
-type sources struct{ item, rest doc }
+// A top-level field the typed item holds is read from it; the item is
+// parsed as a document only for other paths, once.
+type sources struct {
+	attendee *cventpush.Attendee
+	item     doc
+	parsed   bool
+	rest     doc
+}
 
-func (s sources) field(name string) string {
+func (s *sources) field(name string) string {
 	f, ok := LookupField(name)
 	if !ok {
 		return ""
 	}
-	if v := s.item.get(f.Webhook); v != "" {
-		return v
+	if v, typed := typedField(s.attendee, f.Webhook); typed {
+		if v != "" {
+			return v
+		}
+	} else {
+		if !s.parsed {
+			s.item, s.parsed = itemDoc(s.attendee), true
+		}
+		if v := s.item.get(f.Webhook); v != "" {
+			return v
+		}
 	}
 	return s.rest.get(f.REST)
 }
 
-func (s sources) person(cfg *Config, platform string) string {
+func (s *sources) person(cfg *Config, platform string) string {
 	name := cfg.PersonField(platform)
 	if name == "" {
 		return ""
