@@ -71,7 +71,7 @@ func TestApplyManyEqualsOneAtATime(t *testing.T) {
 		webhook(t, "InviteeOrGuestModified", t0.Add(time.Minute), person(a, "a2@example.com", "Accepted")), // a again: a new run
 		webhook(t, "InviteeOrGuestCancelled", t0.Add(2*time.Minute), person(b, "b@example.com", "Cancelled")),
 		webhook(t, "InviteeOrGuestAccepted", t0.Add(-time.Minute), person(c, "old@example.com", "Accepted")), // stale
-		webhook(t, "SessionCreated", t0, map[string]any{"sessionStub": uuid.NewString(), "name": "Keynote"}),  // alone
+		webhook(t, "SessionCreated", t0, map[string]any{"sessionStub": uuid.NewString(), "name": "Keynote"}), // alone
 		webhook(t, "InviteeOrGuestAccepted", t0, person(d, "d1@example.com", "Accepted"), person(d, "d2@example.com", "Accepted")),
 		webhook(t, "InviteeOrGuestAccepted", t0, map[string]any{"email": "no-id@example.com"}), // skipped
 	}
