@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cventsync/cventsync/internal/connection"
+	"github.com/cventsync/cventsync/internal/cventusage"
 	"github.com/cventsync/cventsync/internal/directory"
 	"github.com/cventsync/cventsync/internal/secret"
 	"github.com/cventsync/cventsync/internal/settings"
@@ -38,6 +39,9 @@ type integrationJSON struct {
 	PlatformKey  string          `json:"platformKey,omitempty"`
 	CreatedAt    time.Time       `json:"createdAt"`
 	UpdatedAt    time.Time       `json:"updatedAt"`
+	// CventUsage is the account's Cvent calls today against its tier's
+	// daily quota (gateway/cventusage.go); absent without REST credentials.
+	CventUsage *cventusage.Usage `json:"cventUsage,omitempty"`
 }
 
 func (s *Server) integrationJSON(in *store.Integration) integrationJSON {
@@ -192,7 +196,9 @@ func (s *Server) loadIntegration(c *gin.Context) (*store.Integration, bool) {
 
 func (s *Server) getIntegration(c *gin.Context) {
 	if in, ok := s.loadIntegration(c); ok {
-		c.JSON(http.StatusOK, s.integrationJSON(in))
+		out := s.integrationJSON(in)
+		out.CventUsage = s.cventUsage(c, []store.Integration{*in})[0]
+		c.JSON(http.StatusOK, out)
 	}
 }
 
@@ -256,8 +262,10 @@ func (s *Server) listIntegrations(c *gin.Context) {
 		return
 	}
 	out := make([]integrationJSON, len(list))
+	usage := s.cventUsage(c, list)
 	for i := range list {
 		out[i] = s.integrationJSON(&list[i])
+		out[i].CventUsage = usage[i]
 	}
 	c.JSON(http.StatusOK, gin.H{"integrations": out})
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -277,6 +279,23 @@ func TestConsoleFindReplayAndResyncInBrowser(t *testing.T) {
 		t.Errorf("events matching the code ROADSHOWLIS:\n%s", got)
 	}
 	screenshot(t, ctx, "console-events.png")
+
+	// The integrations panel counts those calls against the tier's daily
+	// quota (the simulated account is Premium: 500,000 a day).
+	usage := "#cvent-usage-" + s.in.ID
+	b.until("/console", usage, "of 500,000 today", 30*time.Second)
+	shown := regexp.MustCompile(`^([1-9][0-9,]*) of 500,000 today \(<1%\)$`).FindStringSubmatch(b.text(usage))
+	if shown == nil {
+		t.Fatalf("Cvent calls today %q: want \"N of 500,000 today (<1%%)\" with N > 0", b.text(usage))
+	}
+	used, _ := strconv.Atoi(strings.ReplaceAll(shown[1], ",", ""))
+	received := 0
+	for _, n := range s.sim.Calls() {
+		received += n
+	}
+	if used > received {
+		t.Errorf("the console shows %d Cvent calls today, the simulator received %d", used, received)
+	}
 
 	// A new integration without copying a GUID: list the account's events
 	// from the credentials typed in, pick last year's, create.

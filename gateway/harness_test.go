@@ -28,6 +28,7 @@ import (
 	"github.com/cventsync/cventsync/gateway"
 	"github.com/cventsync/cventsync/internal/connection"
 	"github.com/cventsync/cventsync/internal/cvent"
+	"github.com/cventsync/cventsync/internal/cventusage"
 	"github.com/cventsync/cventsync/internal/secret"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/internal/testenv"
@@ -110,6 +111,9 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		t.Fatal(err)
 	}
 	limiters := &cvent.Limiters{}
+	// The gateway and the worker count their Cvent calls apart, as two
+	// processes do, into the one database.
+	gwUsage, workerUsage := newUsageRecorder(t, st), newUsageRecorder(t, st)
 	notifier, err := st.NewNotifier(ctx, log)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +122,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	var w sdkworker.Worker
 	startWorker := func() {
 		// A fresh client cache, as in a new process; the limiter is per account and shared.
-		clients := &connection.Clients{Box: box, Limiters: limiters, Logger: log, HTTP: opts.cventHTTP}
+		clients := &connection.Clients{Box: box, Limiters: limiters, Usage: workerUsage, Logger: log, HTTP: opts.cventHTTP}
 		w = worker.New(c, queue, worker.Deps{Store: st, Notifier: notifier, Cvent: clients, Logger: log})
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
@@ -136,12 +140,22 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	t.Cleanup(stopWorker)
 	gw := gateway.New(gateway.Options{Store: st, Temporal: c, TaskQueue: queue, AdminToken: adminToken,
 		PublicURL: "http://cventsync.test", MaxBodyBytes: opts.maxBodyBytes, SecretBox: box, Logger: log,
-		Cvent:             &connection.Clients{Box: box, Limiters: limiters, Logger: log},
+		Cvent:             &connection.Clients{Box: box, Limiters: limiters, Usage: gwUsage, Logger: log},
 		AdminMaxBodyBytes: opts.adminMaxBodyBytes, TrustedProxies: opts.trustedProxies})
 	t.Cleanup(gw.Close)
 	srv := httptest.NewServer(gw.Handler())
 	t.Cleanup(srv.Close)
 	return &stack{t: t, store: st, gw: gw, server: srv, startWorker: startWorker, stopWorker: stopWorker, queue: queue}
+}
+
+// newUsageRecorder counts Cvent calls into st, flushing often so tests
+// need not wait a second; it is closed (last counts added) at the end.
+func newUsageRecorder(t *testing.T, st *store.Store) *cventusage.Recorder {
+	t.Helper()
+	r := cventusage.NewRecorder(st, cventusage.Options{FlushEvery: 50 * time.Millisecond})
+	r.Start()
+	t.Cleanup(func() { _ = r.Close() })
+	return r
 }
 
 // hookURL is the integration's webhook URL on the test server.

@@ -18,6 +18,7 @@ import (
 	"github.com/cventsync/cventsync/internal/config"
 	"github.com/cventsync/cventsync/internal/connection"
 	"github.com/cventsync/cventsync/internal/cvent"
+	"github.com/cventsync/cventsync/internal/cventusage"
 	"github.com/cventsync/cventsync/internal/metrics"
 	"github.com/cventsync/cventsync/internal/schedules"
 	"github.com/cventsync/cventsync/internal/store"
@@ -104,7 +105,9 @@ func runWorker(ctx context.Context, cfg *config.Config, st *store.Store, log *sl
 	if err != nil {
 		return err
 	}
-	clients := &connection.Clients{Box: box, Limiters: &cvent.Limiters{}, Logger: log}
+	usage := startUsage(st, log)
+	defer closeUsage(usage, log)
+	clients := &connection.Clients{Box: box, Limiters: &cvent.Limiters{}, Usage: usage, Logger: log}
 	notifier, err := st.NewNotifier(ctx, log)
 	if err != nil {
 		return err
@@ -184,6 +187,8 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 	if err != nil {
 		return err
 	}
+	usage := startUsage(st, log)
+	defer closeUsage(usage, log)
 	trusted, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
 		return err
@@ -192,7 +197,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 		AdminMaxBodyBytes: cfg.AdminMaxBodyBytes, TrustedProxies: trusted,
 		Store: st, Temporal: c, TaskQueue: cfg.TaskQueue, AdminToken: cfg.AdminToken,
 		PublicURL: cfg.Public(), MaxBodyBytes: cfg.MaxBodyBytes, BodyMemoryBytes: cfg.BodyMemoryBytes, SecretBox: box, Logger: log,
-		Cvent:    &connection.Clients{Box: box, Limiters: &cvent.Limiters{}, Logger: log},
+		Cvent:    &connection.Clients{Box: box, Limiters: &cvent.Limiters{}, Usage: usage, Logger: log},
 		Outbound: outbound, TemporalUIURL: cfg.TemporalUI, TemporalNamespace: cfg.TemporalNamespace,
 		// The gateway's address is public; its /metrics may want a token.
 		MetricsToken: cfg.MetricsToken,
@@ -216,6 +221,21 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
 	defer done()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// startUsage counts this process's Cvent calls against each account's daily
+// quota, adding them to the database every second (internal/cventusage).
+func startUsage(st *store.Store, log *slog.Logger) *cventusage.Recorder {
+	r := cventusage.NewRecorder(st, cventusage.Options{Logger: log})
+	r.Start()
+	return r
+}
+
+// closeUsage adds the last counts before the process ends.
+func closeUsage(r *cventusage.Recorder, log *slog.Logger) {
+	if err := r.Close(); err != nil {
+		log.Warn("the last Cvent call counts were not saved", "error", err)
+	}
 }
 
 // quietLogger raises the Temporal SDK's own logging, which logs every poll

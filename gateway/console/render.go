@@ -104,6 +104,12 @@ var funcs = template.FuncMap{
 		}
 		return "—"
 	},
+	"until": func(t time.Time) string {
+		if d := time.Until(t); d > 0 {
+			return "in " + age(d)
+		}
+		return "now"
+	},
 	"ago": func(t time.Time) string {
 		if t.IsZero() {
 			return "—"

@@ -16,6 +16,18 @@ type integration struct {
 	WebhookURL   string          `json:"webhookUrl"`
 	Settings     json.RawMessage `json:"settings"`
 	CreatedAt    time.Time       `json:"createdAt"`
+	CventUsage   *cventUsage     `json:"cventUsage"`
+}
+
+// cventUsage is the account's Cvent calls today against its tier's quota.
+type cventUsage struct {
+	Account  string    `json:"account"`
+	Calls    int64     `json:"calls"`
+	Quota    int64     `json:"quota"`
+	Tier     string    `json:"tier"`
+	Warn     bool      `json:"warn"`
+	ResetsAt time.Time `json:"resetsAt"`
+	Summary  string    `json:"summary"`
 }
 
 type stats struct {

@@ -22,8 +22,11 @@ import (
 type Clients struct {
 	Box      *secret.Box
 	Limiters *cvent.Limiters
-	HTTP     *http.Client
-	Logger   *slog.Logger
+	// Usage, when set, counts every call against the account's daily quota
+	// and keeps the account's tier (*cventusage.Recorder).
+	Usage  UsageRecorder
+	HTTP   *http.Client
+	Logger *slog.Logger
 
 	mu    sync.Mutex
 	cache map[string]cachedClient
@@ -33,6 +36,13 @@ type Clients struct {
 type cachedClient struct {
 	key    string // changes when the integration's connection settings change
 	client *cvent.Client
+}
+
+// UsageRecorder counts calls per account and keeps each account's usage
+// tier, which the count is read against.
+type UsageRecorder interface {
+	cvent.CallCounter
+	SaveTier(ctx context.Context, clientID string, t cvent.UsageTier) error
 }
 
 // ErrNoCredentials says an integration has no REST credentials.
@@ -64,7 +74,8 @@ func (c *Clients) For(in *store.Integration) (*cvent.Client, error) {
 		c.Limiters = &cvent.Limiters{}
 	}
 	client, err := cvent.New(cvent.Config{ClientID: s.ClientID, ClientSecret: plain, Scope: s.Scope, Region: in.Region,
-		Environment: in.Environment, BaseURL: s.BaseURL, HTTPClient: c.HTTP, Limiter: c.Limiters.For(s.ClientID), Logger: c.Logger})
+		Environment: in.Environment, BaseURL: s.BaseURL, HTTPClient: c.HTTP, Limiter: c.Limiters.For(s.ClientID), Calls: c.Usage,
+		Logger: c.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -95,6 +106,11 @@ func (c *Clients) sizeLimiter(client *cvent.Client) {
 			return
 		}
 		c.Limiters.Apply(client.ClientID(), *tier)
+		if c.Usage != nil {
+			if err := c.Usage.SaveTier(ctx, client.ClientID(), *tier); err != nil {
+				c.logger().Warn("could not save the Cvent usage tier", "error", err)
+			}
+		}
 		c.logger().Info("Cvent usage tier", "tier", tier.Name, "perSecond", tier.RateLimit, "burst", tier.BurstLimit, "perDay", tier.Quota)
 	}()
 }

@@ -81,9 +81,19 @@ type Config struct {
 	HTTPClient *http.Client
 	// Limiter paces every call; share one per Cvent account (see Limiters).
 	Limiter *rate.Limiter
-	Logger  *slog.Logger
+	// Calls, when set, counts every request the client sends (see CallCounter).
+	Calls  CallCounter
+	Logger *slog.Logger
 	// RefreshMargin renews the token this long before it expires.
 	RefreshMargin time.Duration
+}
+
+// CallCounter counts the requests a client sends to Cvent, by account
+// (client id): every one, the token request, retries and those answered
+// 429 or not at all included, since Cvent does not say which of them its
+// daily quota counts (internal/cventusage keeps the count).
+type CallCounter interface {
+	CountCall(clientID string)
 }
 
 // Client calls Cvent's REST API for one account. It is safe for concurrent use.
@@ -149,18 +159,19 @@ func (c *Client) accessToken(ctx context.Context, stale string) (string, error) 
 	if err := c.wait(ctx); err != nil {
 		return "", err
 	}
+	c.count()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		observe("", http.MethodPost, "/oauth2/token", 0, nil)
+		observe(http.MethodPost, "/oauth2/token", 0, nil)
 		return "", &Error{Message: "token request: " + err.Error(), network: true}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		err := decodeError(resp)
-		observe("", http.MethodPost, "/oauth2/token", resp.StatusCode, err)
+		observe(http.MethodPost, "/oauth2/token", resp.StatusCode, err)
 		return "", err
 	}
-	observe("", http.MethodPost, "/oauth2/token", resp.StatusCode, nil)
+	observe(http.MethodPost, "/oauth2/token", resp.StatusCode, nil)
 	var tok struct {
 		AccessToken string `json:"access_token"`
 		TokenType   string `json:"token_type"`
@@ -180,6 +191,13 @@ func (c *Client) wait(ctx context.Context) error {
 		return nil
 	}
 	return c.cfg.Limiter.Wait(ctx)
+}
+
+// count counts one request about to be sent.
+func (c *Client) count() {
+	if c.cfg.Calls != nil {
+		c.cfg.Calls.CountCall(c.cfg.ClientID)
+	}
 }
 
 // do sends one API call and decodes a 2xx answer into out. A 401 refreshes
@@ -214,9 +232,10 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if err := c.wait(ctx); err != nil {
 			return 0, err
 		}
+		c.count()
 		resp, err := c.http.Do(req)
 		if err != nil {
-			observe(c.cfg.ClientID, method, path, 0, nil)
+			observe(method, path, 0, nil)
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
 			}
@@ -224,10 +243,10 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		}
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			if resp.StatusCode != http.StatusTooManyRequests {
-				observe(c.cfg.ClientID, method, path, resp.StatusCode, nil)
+				observe(method, path, resp.StatusCode, nil)
 			}
 		} else {
-			observe(c.cfg.ClientID, method, path, resp.StatusCode, nil)
+			observe(method, path, resp.StatusCode, nil)
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
 			drain(resp.Body)
@@ -238,7 +257,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			err := decodeError(resp)
 			if resp.StatusCode == http.StatusTooManyRequests {
-				observe(c.cfg.ClientID, method, path, resp.StatusCode, err) // the body tells the two 429s apart
+				observe(method, path, resp.StatusCode, err) // the body tells the two 429s apart
 			}
 			return resp.StatusCode, err
 		}

@@ -4,8 +4,6 @@ import (
 	"sync"
 
 	"golang.org/x/time/rate"
-
-	"github.com/cventsync/cventsync/internal/metrics"
 )
 
 // Tiers are Cvent's published usage tiers.
@@ -61,7 +59,6 @@ func (l *Limiters) Apply(clientID string, t UsageTier) {
 	if t.RateLimit <= 0 {
 		return
 	}
-	metrics.CventQuota(clientID, t.Quota)
 	lim := l.For(clientID)
 	r, burst := paced(t)
 	lim.SetLimit(r)

@@ -7,10 +7,10 @@ import (
 )
 
 // observe counts one call for /metrics: by endpoint and status, the two
-// kinds of 429 apart, and against the account's daily quota (account ""
-// for the token endpoint, which the quota does not count).
-func observe(account, method, path string, status int, err error) {
+// kinds of 429 apart. The calls against the account's daily quota are
+// counted apart, durably (Config.Calls).
+func observe(method, path string, status int, err error) {
 	var e *Error
 	daily := errors.As(err, &e) && isDailyLimit(e)
-	metrics.CventCall(account, method, path, status, daily)
+	metrics.CventCall(method, path, status, daily)
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,16 +50,6 @@ var (
 		Help: "Cvent 429 answers by kind: per_second (Too Many Requests) or daily (Limit Exceeded, the quota is spent until 00:00 UTC).",
 	}, []string{"kind"})
 
-	cventQuotaUsed = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "cventsync_cvent_quota_used",
-		Help: "Cvent calls this process made today (UTC) per account (client id); sum over processes for the account's use.",
-	}, []string{"account"})
-
-	cventQuotaLimit = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "cventsync_cvent_quota_limit",
-		Help: "The account's daily Cvent call quota from its usage tier.",
-	}, []string{"account"})
-
 	outbound = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cventsync_outbound_attempts_total",
 		Help: "POSTs to platform destinations, by outcome (delivered, failed, gone).",
@@ -75,7 +64,7 @@ var (
 
 func init() {
 	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		webhooks, deliveriesSettled, applyLatency, cventCalls, cventRateLimited, cventQuotaUsed, cventQuotaLimit,
+		webhooks, deliveriesSettled, applyLatency, cventCalls, cventRateLimited,
 		outbound, outboundLatency)
 }
 
@@ -140,8 +129,10 @@ func DeliveryApplied(receivedAt time.Time, large bool) {
 func DeliveryFailed() { deliveriesSettled.WithLabelValues("failed").Inc() }
 
 // CventCall records one answered (or unanswered: status 0) Cvent call.
-// dailyLimit tells the daily quota's 429 from the per-second one.
-func CventCall(account, method, path string, status int, dailyLimit bool) {
+// dailyLimit tells the daily quota's 429 from the per-second one. The calls
+// used of each account's daily quota are counted in the database by every
+// process together (internal/cventusage) and shown by dbmetrics.
+func CventCall(method, path string, status int, dailyLimit bool) {
 	cventCalls.WithLabelValues(method+" "+Endpoint(path), strconv.Itoa(status)).Inc()
 	if status == http.StatusTooManyRequests {
 		kind := "per_second"
@@ -149,16 +140,6 @@ func CventCall(account, method, path string, status int, dailyLimit bool) {
 			kind = "daily"
 		}
 		cventRateLimited.WithLabelValues(kind).Inc()
-	}
-	if account != "" {
-		cventQuotaUsed.WithLabelValues(account).Set(float64(quota.add(account, time.Now())))
-	}
-}
-
-// CventQuota records an account's daily quota (from its usage tier).
-func CventQuota(account string, perDay float64) {
-	if account != "" && perDay > 0 {
-		cventQuotaLimit.WithLabelValues(account).Set(perDay)
 	}
 }
 
@@ -192,27 +173,6 @@ func isID(seg string) bool {
 		}
 	}
 	return digits == len(seg) || (digits > 0 && len(seg) >= 8) || len(seg) >= 32
-}
-
-// quota counts each account's calls per UTC day.
-var quota = &dailyCounts{counts: map[string]int64{}}
-
-type dailyCounts struct {
-	mu     sync.Mutex
-	day    string
-	counts map[string]int64
-}
-
-func (d *dailyCounts) add(account string, now time.Time) int64 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if day := now.UTC().Format(time.DateOnly); day != d.day {
-		d.day = day
-		clear(d.counts)
-		cventQuotaUsed.Reset()
-	}
-	d.counts[account]++
-	return d.counts[account]
 }
 
 // RequireToken guards h with a bearer token when token is set: the

@@ -1,6 +1,7 @@
 // Package dbmetrics reads cventsync's database gauges for /metrics: the
-// outbox of waiting deliveries, failed deliveries, the participation backlog
-// and each platform destination's lag. It is apart from internal/metrics so
+// outbox of waiting deliveries, failed deliveries, the participation backlog,
+// each platform destination's lag and each Cvent account's calls today
+// against its daily quota. It is apart from internal/metrics so
 // that packages the store depends on (the Cvent client) can record metrics.
 package dbmetrics
 
@@ -14,9 +15,11 @@ import (
 	"github.com/cventsync/cventsync/internal/store"
 )
 
-// OpsReader reads the database's operations snapshot (*store.Store).
+// OpsReader reads the database's operations snapshot and the Cvent
+// accounts' usage (*store.Store).
 type OpsReader interface {
 	Ops(ctx context.Context) (*store.OpsSnapshot, error)
+	CventUsageOn(ctx context.Context, day time.Time, accounts ...string) ([]store.CventUsage, error)
 }
 
 var (
@@ -32,6 +35,10 @@ var (
 		"Changes a platform destination is behind the change log.", []string{"destination", "integration", "status"}, nil)
 	descLagSeconds = prometheus.NewDesc("cventsync_destination_lag_seconds",
 		"Age of the oldest change a platform destination has not acknowledged.", []string{"destination", "integration", "status"}, nil)
+	descQuotaUsed = prometheus.NewDesc("cventsync_cvent_quota_used",
+		"Cvent calls made today (UTC) to the account (client id) by every gateway and worker together, as counted in the database (up to a second behind).", []string{"account"}, nil)
+	descQuotaLimit = prometheus.NewDesc("cventsync_cvent_quota_limit",
+		"The account's daily Cvent call quota from its usage tier (absent while the tier is unknown or unlimited).", []string{"account"}, nil)
 	descScrapeErr = prometheus.NewDesc("cventsync_ops_query_errors_total",
 		"Failed reads of the database gauges above (their last values are not shown then).", nil, nil)
 )
@@ -50,11 +57,13 @@ type storeCollector struct {
 	mu     sync.Mutex
 	at     time.Time
 	last   *store.OpsSnapshot
+	usage  []store.CventUsage
 	errors float64
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descWaiting, descOldest, descDeliveries, descParticipation, descLagChanges, descLagSeconds, descScrapeErr} {
+	for _, d := range []*prometheus.Desc{descWaiting, descOldest, descDeliveries, descParticipation, descLagChanges, descLagSeconds,
+		descQuotaUsed, descQuotaLimit, descScrapeErr} {
 		ch <- d
 	}
 }
@@ -65,12 +74,16 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.last == nil || time.Since(c.at) >= c.every {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		snap, err := c.r.Ops(ctx)
+		var usage []store.CventUsage
+		if err == nil {
+			usage, err = c.r.CventUsageOn(ctx, time.Now().UTC())
+		}
 		cancel()
 		if err != nil {
 			c.errors++
-			c.last = nil
+			c.last, c.usage = nil, nil
 		} else {
-			c.last, c.at = snap, time.Now()
+			c.last, c.usage, c.at = snap, usage, time.Now()
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(descScrapeErr, prometheus.CounterValue, c.errors)
@@ -86,5 +99,11 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, d := range s.Destinations {
 		ch <- prometheus.MustNewConstMetric(descLagChanges, prometheus.GaugeValue, float64(d.LagChanges), d.ID, d.IntegrationID, d.Status)
 		ch <- prometheus.MustNewConstMetric(descLagSeconds, prometheus.GaugeValue, d.LagSeconds, d.ID, d.IntegrationID, d.Status)
+	}
+	for _, u := range c.usage {
+		ch <- prometheus.MustNewConstMetric(descQuotaUsed, prometheus.GaugeValue, float64(u.Calls), u.Account)
+		if u.Quota.Valid {
+			ch <- prometheus.MustNewConstMetric(descQuotaLimit, prometheus.GaugeValue, float64(u.Quota.Int64), u.Account)
+		}
 	}
 }
