@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -26,7 +27,11 @@ type Options struct {
 	Namespace     string
 	// SecureCookies marks the cookies Secure (serve the console over https).
 	SecureCookies bool
-	Logger        *slog.Logger
+	// Sessions keeps signed-in sessions for every gateway (*store.Store);
+	// without it they live in this process only, and a sign-out here does
+	// not reach the other gateways.
+	Sessions SessionStore
+	Logger   *slog.Logger
 }
 
 // Console serves /console.
@@ -52,7 +57,7 @@ func New(opts Options) *Console {
 		opts.Logger = slog.Default()
 	}
 	c := &Console{opts: opts, api: &api{handler: opts.API, token: opts.AdminToken},
-		sessions: newSessions(opts.AdminToken, opts.SecureCookies), log: opts.Logger, mux: http.NewServeMux(), pages: mustParsePages()}
+		sessions: newSessions(opts.AdminToken, opts.SecureCookies, opts.Sessions), log: opts.Logger, mux: http.NewServeMux(), pages: mustParsePages()}
 	c.routes()
 	return c
 }
@@ -121,6 +126,11 @@ type view struct {
 func (c *Console) auth(next func(*view)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		se, err := c.sessions.read(r)
+		if err != nil && !errors.Is(err, errNoSession) {
+			c.log.Error("console: session", "error", err)
+			http.Error(w, "the console cannot check your session right now (see the gateway log); try again shortly", http.StatusServiceUnavailable)
+			return
+		}
 		if err != nil {
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, "/console/signin?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)

@@ -1,24 +1,27 @@
 package console
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// Sessions are stateless: the cookie holds an expiry and a random session id,
-// signed with a key derived from the admin token (never the token itself), so
-// every gateway sharing the token accepts it. Changing the admin token signs
-// everybody out. Sign-out also remembers the id in this process until it
-// expires.
+// Sessions live where every gateway sees them (Options.Sessions: the
+// console_sessions table), so that signing out on one gateway ends the
+// session on every one. The cookie holds a random token and a MAC of it;
+// the store holds only the token's SHA-256 and the expiry. The MAC's key is
+// derived from the admin token (never the token itself): a cookie that was
+// not issued by a gateway sharing the admin token is refused without a
+// look-up, and changing the admin token signs everybody out.
 
 const (
 	sessionCookie = "cventsync_console"
@@ -27,18 +30,30 @@ const (
 	sessionTTL = 12 * time.Hour
 )
 
-// sessions signs and checks session cookies and CSRF tokens.
-type sessions struct {
-	key     []byte
-	secure  bool
-	mu      sync.Mutex
-	revoked map[string]time.Time // session id → expiry
+// SessionStore keeps console sessions by the SHA-256 of their tokens
+// (*store.Store). ok is false for a session that is not there: never made,
+// signed out or expired.
+type SessionStore interface {
+	CreateConsoleSession(ctx context.Context, tokenHash []byte, expires time.Time) error
+	ConsoleSessionExpiry(ctx context.Context, tokenHash []byte) (expires time.Time, ok bool, err error)
+	DeleteConsoleSession(ctx context.Context, tokenHash []byte) error
 }
 
-func newSessions(adminToken string, secure bool) *sessions {
+// sessions issues, checks and ends session cookies, and makes and checks
+// CSRF tokens.
+type sessions struct {
+	key    []byte
+	secure bool
+	store  SessionStore
+}
+
+func newSessions(adminToken string, secure bool, store SessionStore) *sessions {
 	m := hmac.New(sha256.New, []byte(adminToken))
-	m.Write([]byte("cventsync console session v1"))
-	return &sessions{key: m.Sum(nil), secure: secure, revoked: map[string]time.Time{}}
+	m.Write([]byte("cventsync console session v2"))
+	if store == nil {
+		store = &memorySessions{expires: map[string]time.Time{}}
+	}
+	return &sessions{key: m.Sum(nil), secure: secure, store: store}
 }
 
 func (s *sessions) mac(parts ...string) []byte {
@@ -53,18 +68,29 @@ func randomID() string {
 	return hex.EncodeToString(b)
 }
 
-// session is a signed-in browser.
+// session is a signed-in browser. ID names it in CSRF tokens: the hex of
+// its token's hash, never the token.
 type session struct {
 	ID      string
 	Expires time.Time
+	hash    []byte
 }
 
-// issue sets a new session cookie.
-func (s *sessions) issue(w http.ResponseWriter) {
-	id, exp := randomID(), time.Now().Add(sessionTTL)
-	payload := strconv.FormatInt(exp.Unix(), 10) + "." + id
-	value := payload + "." + base64.RawURLEncoding.EncodeToString(s.mac("session", payload))
+// issue stores a new session and sets its cookie.
+func (s *sessions) issue(ctx context.Context, w http.ResponseWriter) error {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return fmt.Errorf("session token: %w", err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	hash := sha256.Sum256([]byte(token))
+	exp := time.Now().Add(sessionTTL)
+	if err := s.store.CreateConsoleSession(ctx, hash[:], exp); err != nil {
+		return err
+	}
+	value := token + "." + base64.RawURLEncoding.EncodeToString(s.mac("session", token))
 	http.SetCookie(w, s.cookie(sessionCookie, value, exp))
+	return nil
 }
 
 func (s *sessions) cookie(name, value string, exp time.Time) *http.Cookie {
@@ -74,46 +100,40 @@ func (s *sessions) cookie(name, value string, exp time.Time) *http.Cookie {
 
 var errNoSession = errors.New("no valid session")
 
-// read checks the request's session cookie.
+// read checks the request's session cookie: errNoSession when there is no
+// valid session, another error when the store could not say.
 func (s *sessions) read(r *http.Request) (*session, error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
 		return nil, errNoSession
 	}
-	parts := strings.Split(c.Value, ".")
-	if len(parts) != 3 {
+	token, sig, ok := strings.Cut(c.Value, ".")
+	if !ok {
 		return nil, errNoSession
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil || !hmac.Equal(sig, s.mac("session", parts[0]+"."+parts[1])) {
+	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(mac, s.mac("session", token)) {
 		return nil, errNoSession
 	}
-	unix, err := strconv.ParseInt(parts[0], 10, 64)
-	if err != nil || time.Now().Unix() >= unix {
+	hash := sha256.Sum256([]byte(token))
+	exp, ok, err := s.store.ConsoleSessionExpiry(r.Context(), hash[:])
+	if err != nil {
+		return nil, fmt.Errorf("check the console session: %w", err)
+	}
+	if !ok {
 		return nil, errNoSession
 	}
-	s.mu.Lock()
-	_, gone := s.revoked[parts[1]]
-	s.mu.Unlock()
-	if gone {
-		return nil, errNoSession
-	}
-	return &session{ID: parts[1], Expires: time.Unix(unix, 0)}, nil
+	return &session{ID: hex.EncodeToString(hash[:]), Expires: exp, hash: hash[:]}, nil
 }
 
-// revoke signs a session out: the cookie is cleared and the id refused here.
-func (s *sessions) revoke(w http.ResponseWriter, se *session) {
-	s.mu.Lock()
-	now := time.Now()
-	for id, exp := range s.revoked {
-		if now.After(exp) {
-			delete(s.revoked, id)
-		}
+// revoke signs a session out on every gateway and clears the cookie.
+func (s *sessions) revoke(ctx context.Context, w http.ResponseWriter, se *session) error {
+	if err := s.store.DeleteConsoleSession(ctx, se.hash); err != nil {
+		return err
 	}
-	s.revoked[se.ID] = se.Expires
-	s.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/console", MaxAge: -1,
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode})
+	return nil
 }
 
 // csrf is the session's form token.
@@ -145,4 +165,42 @@ func (s *sessions) checkSignin(r *http.Request, token string) bool {
 		return false
 	}
 	return hmac.Equal([]byte(hex.EncodeToString(s.mac("signin", c.Value))), []byte(token))
+}
+
+// memorySessions keeps sessions in this process only: for a console without
+// a database (tests of pages). A sign-out there is not seen by any other
+// gateway.
+type memorySessions struct {
+	mu      sync.Mutex
+	expires map[string]time.Time // hex of the token hash → expiry
+}
+
+func (m *memorySessions) CreateConsoleSession(_ context.Context, hash []byte, expires time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	for k, exp := range m.expires {
+		if !exp.After(now) {
+			delete(m.expires, k)
+		}
+	}
+	m.expires[hex.EncodeToString(hash)] = expires
+	return nil
+}
+
+func (m *memorySessions) ConsoleSessionExpiry(_ context.Context, hash []byte) (time.Time, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	exp, ok := m.expires[hex.EncodeToString(hash)]
+	if !ok || !exp.After(time.Now()) {
+		return time.Time{}, false, nil
+	}
+	return exp, true, nil
+}
+
+func (m *memorySessions) DeleteConsoleSession(_ context.Context, hash []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.expires, hex.EncodeToString(hash))
+	return nil
 }

@@ -39,11 +39,19 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		c.showSignin(w, r, http.StatusUnauthorized, "That is not the admin token.")
 		return
 	}
-	c.sessions.issue(w)
+	if err := c.sessions.issue(r.Context(), w); err != nil {
+		c.log.Error("console: sign-in", "error", err)
+		c.showSignin(w, r, http.StatusServiceUnavailable, "Signed-in sessions cannot be stored right now (see the gateway log); try again shortly.")
+		return
+	}
 	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
 }
 
+// signout ends the session on every gateway (the session store is shared).
 func (c *Console) signout(v *view) {
-	c.sessions.revoke(v.w, v.session)
+	if err := c.sessions.revoke(v.r.Context(), v.w, v.session); err != nil {
+		c.fail(v, "sign-out", err)
+		return
+	}
 	redirect(v, "/console/signin")
 }
