@@ -101,11 +101,11 @@ func (d *Directory) ApplyDelivery(ctx context.Context, in *ApplyDeliveryInput) (
 	// The envelope as received: a clamped messageTime stays clamped.
 	env := &cventpush.Envelope{EventType: cventpush.String(del.EventType), MessageTime: cventpush.Time{Time: del.MessageTime.Time}}
 	delivery := ingest.Delivery{ID: del.ID, IntegrationID: del.IntegrationID, ReceivedAt: del.ReceivedAt, Mapping: cfg, Extras: extras}
-	apply := func(from int, chunk []json.RawMessage, last bool) error {
-		to := from + len(chunk)
+	apply := func(from, n int, chunk *ingest.Decoded, last bool) error {
+		to := from + n
 		_, err := d.Store.ApplyChunk(ctx, del.ID, from, to, last, total, info.WorkflowExecution.ID, info.WorkflowExecution.RunID,
 			func(ctx context.Context, tx *store.Tx) error {
-				r, err := ingest.ApplyItems(ctx, tx, delivery, env, chunk)
+				r, err := ingest.ApplyDecoded(ctx, tx, delivery, env, chunk)
 				if err != nil {
 					return err
 				}
@@ -122,9 +122,10 @@ func (d *Directory) ApplyDelivery(ctx context.Context, in *ApplyDeliveryInput) (
 	// earlier attempt are skipped, the rest applied ChunkItems at a time.
 	// Decoding the next chunk overlaps with writing this one.
 	type chunkOf struct {
-		from  int
-		items []json.RawMessage
-		last  bool
+		from, n int
+		items   *ingest.Decoded
+		err     error // the chunk's items could not be decoded
+		last    bool
 	}
 	chunks := make(chan chunkOf, 1)
 	sctx, stop := context.WithCancel(ctx)
@@ -151,18 +152,25 @@ func (d *Directory) ApplyDelivery(ctx context.Context, in *ApplyDeliveryInput) (
 			if len(chunk) < ChunkItems {
 				return nil
 			}
-			c := chunkOf{from: index - len(chunk), items: chunk}
+			c := chunkOf{from: index - len(chunk), n: len(chunk)}
+			c.items, c.err = ingest.Decode(env, chunk)
 			chunk = nil
 			return send(c)
 		})
 		if err == nil {
-			err = send(chunkOf{from: index - len(chunk), items: chunk, last: true})
+			c := chunkOf{from: index - len(chunk), n: len(chunk), last: true}
+			c.items, c.err = ingest.Decode(env, chunk)
+			err = send(c)
 		}
 		streamErr <- err
 	}()
 	done := false
 	for c := range chunks {
-		if err = apply(c.from, c.items, c.last); err != nil {
+		if err = c.err; err != nil {
+			err = fmt.Errorf("apply delivery %d, items %d to %d: %w", del.ID, c.from, c.from+c.n, err)
+			break
+		}
+		if err = apply(c.from, c.n, c.items, c.last); err != nil {
 			break
 		}
 		done = c.last

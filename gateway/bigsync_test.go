@@ -100,3 +100,28 @@ func TestTruncatedLargeBodyIsRejected(t *testing.T) {
 		t.Fatalf("rejected delivery kept: %+v %v", d, err)
 	}
 }
+
+// An item that cannot be decoded fails a large delivery with a reason that
+// names its chunk, after the chunks before it were applied; items are
+// decoded ahead of the transaction that writes them, and the error still
+// reaches the delivery.
+func TestLargeDeliveryWithABadItemFailsWithItsChunk(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	in := s.createIntegration(newIntegration)
+	body, ids := manualSync("big-bad", 2500)
+	bad := `"inviteeStub":"` + strings.ToUpper(ids[1700]) + `"`
+	if !bytes.Contains(body, []byte(bad)) {
+		t.Fatal("item 1700 not found")
+	}
+	body = bytes.Replace(body, []byte(bad), []byte(bad+`,"customFields":"not a list"`), 1)
+	ans := s.post(in, in.WebhookToken, body, http.StatusOK)
+	d := s.waitDelivery(ans.DeliveryID, 60*time.Second)
+	if d.Status != store.DeliveryFailed || !strings.Contains(d.Error, "items 1000 to 2000") || !strings.Contains(d.Error, "item 700") {
+		t.Fatalf("delivery with a bad item 1700: status %s, error %q; want failed naming items 1000 to 2000 and item 700 of them", d.Status, d.Error)
+	}
+	var count int
+	_ = s.store.DB().Get(&count, `SELECT count(*) FROM attendees WHERE integration_id = $1`, in.ID)
+	if count != 1000 {
+		t.Errorf("%d attendees stored, want the 1,000 of the first chunk", count)
+	}
+}
