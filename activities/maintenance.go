@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -29,6 +30,11 @@ const (
 	staleContactUpdate  = 30 * time.Second
 	maxStaleLargePerRun = 100
 	abandonedUpload     = time.Hour
+	// The gateway hands a PNS notification on as soon as it is stored (its
+	// signal gives up after 15 s); one still not handed after this will
+	// not be.
+	stalePNSNotification = 30 * time.Second
+	maxStalePNSPerRun    = 500
 )
 
 // StaleLarge is a large delivery whose workflow must be started again.
@@ -47,6 +53,25 @@ type StaleContactUpdate struct {
 	InviteeID     string
 }
 
+// StaleRFP is an RFP whose stored notifications never reached its
+// workflow: the sweep signals it, or starts it when it is not running.
+type StaleRFP struct {
+	IntegrationID string
+	RFPID         string
+	// NotificationIDs are all of them, marked handed once the workflow has them.
+	NotificationIDs []int64
+	// Notices are what the workflow is told: the newest notification of
+	// each supplier named (the legacy API is asked per supplier).
+	Notices []StalePNSNotice
+}
+
+// StalePNSNotice is one notice the sweep sends an RFP's workflow.
+type StalePNSNotice struct {
+	NotificationID int64
+	Type           string
+	SupplierID     string
+}
+
 // StaleWork is what the sweep found.
 type StaleWork struct {
 	// Drain lists integrations with deliveries waiting and no live drainer.
@@ -59,6 +84,8 @@ type StaleWork struct {
 	PollSchedules int
 	// AbandonedUploads counts partly received bodies removed.
 	AbandonedUploads int64
+	// RFPs lists RFPs with PNS notifications stored but never handed on.
+	RFPs []StaleRFP
 }
 
 // StaleWorkInput overrides how old waiting work must be to count as
@@ -66,6 +93,9 @@ type StaleWork struct {
 type StaleWorkInput struct {
 	SmallDeliveryAge time.Duration
 	LargeDeliveryAge time.Duration
+	// PNSNotificationAge is how old a PNS notification not handed to its
+	// RFP's workflow must be (default 30 s).
+	PNSNotificationAge time.Duration
 }
 
 // FindStaleWork lists the work the Maintenance workflow must (re)start.
@@ -106,6 +136,15 @@ func (m *Maintenance) FindStaleWork(ctx context.Context, in *StaleWorkInput) (*S
 	if w.Participation, err = m.Store.IntegrationsWithDueParticipation(ctx, now); err != nil {
 		return nil, err
 	}
+	pnsAge := stalePNSNotification
+	if in != nil && in.PNSNotificationAge > 0 {
+		pnsAge = in.PNSNotificationAge
+	}
+	notHanded, err := m.Store.PNSNotHanded(ctx, now.Add(-pnsAge), maxStalePNSPerRun)
+	if err != nil {
+		return nil, err
+	}
+	w.RFPs = staleRFPs(notHanded)
 	if m.Schedules != nil && m.EnsurePoll != nil {
 		list, err := m.Store.ListIntegrations(ctx)
 		if err != nil {
@@ -119,4 +158,41 @@ func (m *Maintenance) FindStaleWork(ctx context.Context, in *StaleWorkInput) (*S
 		}
 	}
 	return w, nil
+}
+
+// staleRFPs groups notifications not handed on by RFP, in the order the
+// RFPs were first notified, each with the newest notification per supplier.
+func staleRFPs(rows []store.UnhandedPNS) []StaleRFP {
+	var out []StaleRFP
+	at := map[[2]string]int{}
+	for _, n := range rows {
+		key := [2]string{n.IntegrationID, n.RFPID}
+		i, ok := at[key]
+		if !ok {
+			i = len(out)
+			at[key] = i
+			out = append(out, StaleRFP{IntegrationID: n.IntegrationID, RFPID: n.RFPID})
+		}
+		r := &out[i]
+		r.NotificationIDs = append(r.NotificationIDs, n.ID)
+		notice := StalePNSNotice{NotificationID: n.ID, Type: n.EventType, SupplierID: n.SupplierID}
+		j := slices.IndexFunc(r.Notices, func(x StalePNSNotice) bool { return x.SupplierID == n.SupplierID })
+		switch {
+		case j < 0:
+			r.Notices = append(r.Notices, notice)
+		case r.Notices[j].NotificationID < n.ID:
+			r.Notices[j] = notice
+		}
+	}
+	return out
+}
+
+// MarkPNSHandedInput lists notifications their RFP's workflow now has.
+type MarkPNSHandedInput struct {
+	NotificationIDs []int64
+}
+
+// MarkPNSHanded records that the sweep handed the notifications on.
+func (m *Maintenance) MarkPNSHanded(ctx context.Context, in *MarkPNSHandedInput) error {
+	return m.Store.MarkPNSHanded(ctx, in.NotificationIDs...)
 }

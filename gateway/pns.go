@@ -176,11 +176,15 @@ type pnsAnswer struct {
 }
 
 // pnsReceive stores a PNS notification and hands it to its RFP's workflow.
-// The notification is in PostgreSQL before any 2xx. A body we cannot use
-// (not JSON, no RFP id, a type we do not act on) is stored and acknowledged
-// as ignored: PNS would otherwise retry it for ever. When Temporal cannot
-// take it now, the answer is 503: PNS retries, and the retry — a duplicate
-// of a notification not yet handed — hands it.
+// The notification is in PostgreSQL before the 2xx, and the 2xx waits for
+// nothing else: the hand-on (a signal-with-start, shared by the RFP's
+// notifications arriving meanwhile) goes on after it, so a burst is
+// acknowledged at the pace of the store and PNS never retries for want of
+// Temporal. One not handed (Temporal down, the gateway stopped) is handed
+// on by the maintenance sweep; a repeat of one not yet handed is handed on
+// again at once. A body we cannot use (not JSON, no RFP id, a type we do
+// not act on) is stored and acknowledged as ignored: PNS would otherwise
+// retry it for ever.
 func (s *Server) pnsReceive(c *gin.Context) {
 	p, err := s.opts.Store.GetPNSIntegration(c, c.Param("integrationId"))
 	if errors.Is(err, store.ErrNotFound) {
@@ -234,21 +238,26 @@ func (s *Server) pnsReceive(c *gin.Context) {
 		status = "duplicate"
 	}
 	notice := workflows.RFPNotice{NotificationID: row.ID, Type: row.EventType, SupplierID: row.SupplierID}
-	ctx := context.WithoutCancel(c.Request.Context())
-	err = rfpSignals.do(workflows.RFPWorkflowID(p.IntegrationID, row.RFPID), func() error {
-		return s.signalRFP(ctx, p.IntegrationID, row.RFPID, notice)
-	})
-	if err != nil {
-		s.log.Warn("pns notification stored but not handed; the sender's retry will hand it", "notification", row.ID, "error", err)
-		c.Header("Retry-After", "10")
-		c.AbortWithStatusJSON(http.StatusServiceUnavailable, pnsAnswer{Status: "stored", NotificationID: row.ID,
-			Error: "stored, but the workflow engine is unreachable; retry later"})
-		return
-	}
-	if err := s.opts.Store.MarkPNSHanded(c, row.ID); err != nil {
-		s.log.Warn("mark pns notification handed", "notification", row.ID, "error", err)
-	}
+	s.handOnRFP(context.WithoutCancel(c.Request.Context()), p.IntegrationID, row.RFPID, notice)
 	c.JSON(http.StatusOK, pnsAnswer{Status: status, NotificationID: row.ID, WorkflowID: row.WorkflowID})
+}
+
+// handOnRFP signals the notice to its RFP's workflow in the background and
+// marks the notifications the signal covered handed; on failure they stay
+// received, for the maintenance sweep.
+func (s *Server) handOnRFP(ctx context.Context, integrationID, rfpID string, notice workflows.RFPNotice) {
+	key := workflows.RFPWorkflowID(integrationID, rfpID)
+	send := func() error { return s.signalRFP(ctx, integrationID, rfpID, notice) }
+	landed := func(ids []int64, err error) {
+		if err != nil {
+			s.log.Warn("pns notifications stored but not handed on; the maintenance sweep will", "workflow", key, "notifications", ids, "error", err)
+			return
+		}
+		if err := s.opts.Store.MarkPNSHanded(ctx, ids...); err != nil {
+			s.log.Warn("mark pns notifications handed", "workflow", key, "notifications", ids, "error", err)
+		}
+	}
+	go func() { _ = rfpSignals.do(key, notice.NotificationID, send, landed) }()
 }
 
 // rfpSignals coalesces the signals of one RFP's notifications: while a
@@ -265,18 +274,25 @@ type signalFlights struct {
 
 type signalFlight struct {
 	send func() error
-	done chan struct{}
-	err  error
-	next *signalFlight
+	// landed hears the outcome with the notifications the signal covered.
+	landed func(ids []int64, err error)
+	ids    []int64
+	done   chan struct{}
+	err    error
+	next   *signalFlight
 }
 
 // do sends the signal for key, or joins the follow-up of the one in flight,
-// and answers the outcome of the signal that covers the caller.
-func (g *signalFlights) do(key string, send func() error) error {
+// and answers the outcome of the signal that covers notification id (0: a
+// refresh, which covers none).
+func (g *signalFlights) do(key string, id int64, send func() error, landed func(ids []int64, err error)) error {
 	g.mu.Lock()
 	f, busy := g.flights[key]
 	if !busy {
-		f = &signalFlight{send: send, done: make(chan struct{})}
+		f = &signalFlight{send: send, landed: landed, done: make(chan struct{})}
+		if id != 0 {
+			f.ids = append(f.ids, id)
+		}
 		g.flights[key] = f
 		g.mu.Unlock()
 		g.run(key, f)
@@ -286,7 +302,11 @@ func (g *signalFlights) do(key string, send func() error) error {
 		f.next = &signalFlight{done: make(chan struct{})}
 	}
 	n := f.next
-	n.send = send // the latest notice names the follow-up; the pull reads them all
+	// The latest notice names the follow-up; the pull reads them all.
+	n.send, n.landed = send, landed
+	if id != 0 {
+		n.ids = append(n.ids, id)
+	}
 	g.mu.Unlock()
 	<-n.done
 	return n.err
@@ -304,6 +324,10 @@ func (g *signalFlights) run(key string, f *signalFlight) {
 		g.flights[key] = next
 	}
 	g.mu.Unlock()
+	// f.ids is complete: callers arriving after f took off joined next.
+	if f.landed != nil {
+		f.landed(f.ids, f.err)
+	}
 	close(f.done)
 	if next != nil {
 		go g.run(key, next)

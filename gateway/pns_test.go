@@ -23,14 +23,15 @@ type pnsEnv struct {
 }
 
 type pnsOptions struct {
-	flavour string // "rest" (default) or "legacy"
-	apiKey  string // "" = no key
-	tier    string // "" = no rate limit
+	flavour string       // "rest" (default) or "legacy"
+	apiKey  string       // "" = no key
+	tier    string       // "" = no rate limit
+	stack   stackOptions // of the gateway and worker
 }
 
 func newPNSEnv(t *testing.T, o pnsOptions) *pnsEnv {
 	t.Helper()
-	st := newStack(t, stackOptions{})
+	st := newStack(t, o.stack)
 	sn := simulator.NewSupplierNetwork(simulator.SupplierConfig{Seed: 1, Tier: o.tier})
 	srv := httptest.NewServer(sn.Handler())
 	t.Cleanup(srv.Close)

@@ -20,7 +20,8 @@ import (
 // (terminated, timed out, lost with a namespace reset, or never started
 // because Temporal was down when the delivery arrived), kicks participation
 // write-backs that are due, starts contact updates that never started, and
-// recreates missing polling schedules.
+// recreates missing polling schedules, and hands on PNS notifications that
+// never reached their RFP's workflow.
 func Maintenance(ctx workflow.Context, in *activities.StaleWorkInput) (*activities.StaleWork, error) {
 	var a *activities.Maintenance
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -97,11 +98,82 @@ func Maintenance(ctx workflow.Context, in *activities.StaleWorkInput) (*activiti
 	// Wait only until each child has started (or was found running): they
 	// are abandoned and run on their own.
 	for _, f := range futures {
-		err := f.GetChildWorkflowExecution().Get(ctx, nil)
-		var started *temporal.ChildWorkflowExecutionAlreadyStartedError
-		if err != nil && !errors.As(err, &started) {
+		if err := childStarted(ctx, f); err != nil {
 			workflow.GetLogger(ctx).Warn("maintenance could not start a workflow", "error", err)
 		}
 	}
+	// PNS notifications stored but never handed to their RFP's workflow.
+	if workflow.GetVersion(ctx, "pns-hand-on", workflow.DefaultVersion, 1) == 1 && len(work.RFPs) > 0 {
+		handOnRFPs(ctx, actx, work.RFPs)
+	}
 	return &work, nil
+}
+
+// childStarted waits until a child has started; one found running counts.
+func childStarted(ctx workflow.Context, f workflow.ChildWorkflowFuture) error {
+	err := f.GetChildWorkflowExecution().Get(ctx, nil)
+	var started *temporal.ChildWorkflowExecutionAlreadyStartedError
+	if errors.As(err, &started) {
+		return nil
+	}
+	return err
+}
+
+// handOnRFPs tells each RFP's workflow of its notifications, as the gateway
+// would have: a running workflow is signalled, a missing one is started
+// with them pending (one started meanwhile by a newer notification pulls
+// after they were stored, so it answers them too). Those handed are marked
+// so; the rest wait for the next sweep.
+func handOnRFPs(ctx workflow.Context, actx workflow.Context, rfps []activities.StaleRFP) {
+	log := workflow.GetLogger(ctx)
+	signalled := make([][]workflow.Future, len(rfps))
+	for i, r := range rfps {
+		for _, n := range r.Notices {
+			signalled[i] = append(signalled[i], workflow.SignalExternalWorkflow(ctx, RFPWorkflowID(r.IntegrationID, r.RFPID), "", RFPSignal,
+				RFPNotice{NotificationID: n.NotificationID, Type: n.Type, SupplierID: n.SupplierID}))
+		}
+	}
+	started := make([]workflow.ChildWorkflowFuture, len(rfps))
+	for i, r := range rfps {
+		var err error
+		for _, f := range signalled[i] {
+			if e := f.Get(ctx, nil); e != nil {
+				err = e
+			}
+		}
+		if err == nil {
+			continue
+		}
+		in := &RFPInput{IntegrationID: r.IntegrationID, RFPID: r.RFPID, Dirty: true, Pending: r.NotificationIDs}
+		for _, n := range r.Notices {
+			if n.SupplierID != "" {
+				in.SupplierIDs = append(in.SupplierIDs, n.SupplierID)
+			}
+		}
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            RFPWorkflowID(r.IntegrationID, r.RFPID),
+			ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
+			WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.IntegrationID.ValueSet(r.IntegrationID)),
+		})
+		started[i] = workflow.ExecuteChildWorkflow(cctx, RFP, in)
+	}
+	var handed []int64
+	for i, r := range rfps {
+		if started[i] != nil {
+			if err := childStarted(ctx, started[i]); err != nil {
+				log.Warn("maintenance could not start an rfp workflow", "rfp", r.RFPID, "error", err)
+				continue
+			}
+		}
+		handed = append(handed, r.NotificationIDs...)
+	}
+	if len(handed) == 0 {
+		return
+	}
+	var a *activities.Maintenance
+	if err := workflow.ExecuteActivity(actx, a.MarkPNSHanded, &activities.MarkPNSHandedInput{NotificationIDs: handed}).Get(ctx, nil); err != nil {
+		// Handed all the same; the next sweep hands them again, harmlessly.
+		log.Warn("maintenance could not mark pns notifications handed", "error", err)
+	}
 }

@@ -121,10 +121,36 @@ func (s *Store) InsertPNSNotification(ctx context.Context, n *PNSNotification) (
 	return true, wrap("load duplicate pns notification", err)
 }
 
-// MarkPNSHanded records that the notification reached its RFP workflow.
-func (s *Store) MarkPNSHanded(ctx context.Context, id int64) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE pns_notifications SET status = 'handed' WHERE id = $1 AND status = 'received'`, id)
-	return wrap("mark pns notification handed", err)
+// MarkPNSHanded records that the notifications reached their RFP's
+// workflow (one a pull already answered stays processed).
+func (s *Store) MarkPNSHanded(ctx context.Context, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE pns_notifications SET status = 'handed' WHERE id = ANY($1) AND status = 'received'`,
+		pq.Int64Array(ids))
+	return wrap("mark pns notifications handed", err)
+}
+
+// UnhandedPNS is a stored notification its RFP's workflow never got.
+type UnhandedPNS struct {
+	ID            int64  `db:"id"`
+	IntegrationID string `db:"integration_id"`
+	RFPID         string `db:"rfp_id"`
+	EventType     string `db:"event_type"`
+	SupplierID    string `db:"supplier_id"`
+}
+
+// PNSNotHanded lists notifications stored before cutoff and still waiting
+// to be handed to their RFP's workflow, oldest first.
+func (s *Store) PNSNotHanded(ctx context.Context, cutoff time.Time, limit int) ([]UnhandedPNS, error) {
+	var out []UnhandedPNS
+	err := s.db.SelectContext(ctx, &out, `SELECT id, integration_id, rfp_id, event_type, supplier_id FROM pns_notifications
+		WHERE status = 'received' AND received_at < $1 ORDER BY received_at, id LIMIT $2`, cutoff, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pns notifications not handed: %w", err)
+	}
+	return out, nil
 }
 
 // CountPNSNotifications counts an integration's notifications by status.
