@@ -78,13 +78,13 @@ func (t *Tx) UpsertSpeakers(ctx context.Context, speakers []directory.Speaker) (
 				AND (speakers.source_time < EXCLUDED.source_time OR `+distinct+`)
 				AND `+oldFirst+`
 			RETURNING speakers.*),
-		diff AS (SELECT up.integration_id, up.speaker_id, u.ord, old.old_record AS o, `+speakerRecord("up")+` AS n FROM up
+		diff AS MATERIALIZED (SELECT up.integration_id, up.speaker_id, u.ord, old.old_record AS o, `+speakerRecord("up")+` AS n FROM up
 			JOIN u ON u.integ = up.integration_id AND u.id = up.speaker_id
 			LEFT JOIN old ON old.integration_id = up.integration_id AND old.speaker_id = up.speaker_id),
-		ch AS (SELECT integration_id, '`+ChangeSpeakerChanged+`' AS type, 'speaker:' || speaker_id AS key,
-				CASE WHEN o IS NULL THEN '{}'::jsonb ELSE `+changed+` END AS changed, n AS record, ord
-			FROM diff
-			WHERE CASE WHEN o IS NULL THEN NOT (n->>'deleted')::boolean ELSE `+changed+` <> '{}'::jsonb END)`,
+		delta AS MATERIALIZED (SELECT diff.*, CASE WHEN o IS NULL THEN '{}'::jsonb ELSE `+changed+` END AS changed FROM diff),
+		ch AS (SELECT integration_id, '`+ChangeSpeakerChanged+`' AS type, 'speaker:' || speaker_id AS key, changed, n AS record, ord
+			FROM delta
+			WHERE CASE WHEN o IS NULL THEN NOT (n->>'deleted')::boolean ELSE changed <> '{}'::jsonb END)`,
 		`, (SELECT count(*) FROM u JOIN old ON old.integration_id = u.integ AND old.speaker_id = u.id
 			WHERE old.source_time > u.source::timestamptz) AS stale`)
 	var res struct {

@@ -39,15 +39,16 @@ func sessionRecord(x string) string {
 // is no change to anyone.
 func sessionChanges() string {
 	changed := changedFields("o", "n")
-	return `diff AS (SELECT cur.integration_id, cur.session_id, cur.ord, cur.old_record AS o, ` + sessionRecord("cur") + ` AS n FROM cur),
+	// MATERIALIZED for the reason given at attendeeDiffCTE.
+	return `diff AS MATERIALIZED (SELECT cur.integration_id, cur.session_id, cur.ord, cur.old_record AS o, ` + sessionRecord("cur") + ` AS n FROM cur),
+	delta AS MATERIALIZED (SELECT diff.*, CASE WHEN o IS NULL THEN '{}'::jsonb ELSE ` + changed + ` END AS changed FROM diff),
 	ch AS (SELECT integration_id,
 			CASE WHEN (n->>'deleted')::boolean THEN '` + ChangeSessionDeleted + `'
 				WHEN o IS NULL OR (o->>'deleted')::boolean THEN '` + ChangeSessionCreated + `'
 				ELSE '` + ChangeSessionUpdated + `' END AS type,
-			'session:' || session_id AS key,
-			CASE WHEN o IS NULL THEN '{}'::jsonb ELSE ` + changed + ` END AS changed, n AS record, ord
-		FROM diff
-		WHERE CASE WHEN o IS NULL THEN NOT (n->>'deleted')::boolean ELSE ` + changed + ` <> '{}'::jsonb END)`
+			'session:' || session_id AS key, changed, n AS record, ord
+		FROM delta
+		WHERE CASE WHEN o IS NULL THEN NOT (n->>'deleted')::boolean ELSE changed <> '{}'::jsonb END)`
 }
 
 // UpsertSessions writes sessions, with the speakers each lists, in one
