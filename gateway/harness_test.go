@@ -31,6 +31,7 @@ import (
 	"github.com/cventsync/cventsync/internal/cventusage"
 	"github.com/cventsync/cventsync/internal/secret"
 	"github.com/cventsync/cventsync/internal/store"
+	"github.com/cventsync/cventsync/internal/store/storetest"
 	"github.com/cventsync/cventsync/internal/testenv"
 	"github.com/cventsync/cventsync/worker"
 )
@@ -66,18 +67,7 @@ type stackOptions struct {
 }
 
 // openTestStore opens a fresh, migrated test database, closed at the end of the test.
-func openTestStore(t *testing.T) *store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), testenv.DatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
+func openTestStore(t *testing.T) *store.Store { return storetest.Open(t) }
 
 func newStack(t *testing.T, opts stackOptions) *stack {
 	t.Helper()

@@ -12,24 +12,11 @@ import (
 	"github.com/cventsync/cventsync/internal/directory"
 	"github.com/cventsync/cventsync/internal/ingest"
 	"github.com/cventsync/cventsync/internal/store"
+	"github.com/cventsync/cventsync/internal/store/storetest"
 	"github.com/cventsync/cventsync/internal/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
-
-func openStore(t *testing.T) *store.Store {
-	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, testenv.DatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
 
 func newIntegration(t *testing.T, st *store.Store) string {
 	t.Helper()
@@ -61,7 +48,7 @@ func person(id, email, status string) map[string]any {
 // integration and one delivery at a time with Apply to another: the
 // directories, the results and the change logs must be the same.
 func TestApplyManyEqualsOneAtATime(t *testing.T) {
-	st := openStore(t)
+	st := storetest.Open(t)
 	ctx := context.Background()
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
 	a, b, c, d := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
@@ -128,7 +115,7 @@ func TestApplyManyEqualsOneAtATime(t *testing.T) {
 // single registrations appends its changes with consecutive seqs, in the
 // order of the deliveries, and each delivery's result names its attendee.
 func TestApplyManyWritesARunInOneStatement(t *testing.T) {
-	st := openStore(t)
+	st := storetest.Open(t)
 	ctx := context.Background()
 	integ := newIntegration(t, st)
 	cfg, _ := ingest.MappingConfig(nil)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cventsync/cventsync/internal/directory"
 	"github.com/cventsync/cventsync/internal/store"
+	"github.com/cventsync/cventsync/internal/store/storetest"
 	"github.com/cventsync/cventsync/internal/testenv"
 )
 
@@ -19,14 +20,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func openStore(t *testing.T) (*store.Store, string) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, testenv.DatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t)
 	id := uuid.NewString()
 	if err := st.CreateIntegration(ctx, &store.Integration{ID: id, Name: "t", CventEventID: "e", Environment: "sandbox",
 		Region: "na", WebhookTokenHash: []byte("h")}); err != nil {
