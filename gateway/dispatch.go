@@ -97,9 +97,11 @@ func newIngestStarter(s *Server) *ingestStarter {
 	return &ingestStarter{s: s, started: map[string]time.Time{}, failed: map[string]*store.Integration{}, wake: make(chan struct{}, 1)}
 }
 
-// kick makes sure in's deliveries will be drained. It reports false when the
-// start could not be made now (the delivery is stored and will be applied
-// once Temporal answers).
+// kick makes sure in's deliveries will be drained. Temporal is never on
+// the path of the answer: when no drainer holds the lease, the start runs
+// in the background (one per integration at a time) and kick returns at
+// once. It reports false when Temporal is known to be down (the delivery is
+// stored and is applied once a start succeeds).
 func (k *ingestStarter) kick(ctx context.Context, in *store.Integration) bool {
 	live, err := k.s.opts.Store.DrainerLive(ctx, in.ID)
 	if err == nil && live {
@@ -111,18 +113,30 @@ func (k *ingestStarter) kick(ctx context.Context, in *store.Integration) bool {
 		return true
 	}
 	k.mu.Unlock()
-	_, err, _ = k.flight.Do(in.ID, func() (any, error) { return nil, k.start(ctx, in) })
-	if err != nil {
-		k.mu.Lock()
-		k.failed[in.ID] = in
-		k.mu.Unlock()
-		select {
-		case k.wake <- struct{}{}:
-		default:
-		}
+	if k.s.temporalLikelyDown() {
+		k.retryLater(in)
 		return false
 	}
+	// DoChan joins a start already under way; nobody waits on the result.
+	k.flight.DoChan(in.ID, func() (any, error) {
+		err := k.start(context.WithoutCancel(ctx), in)
+		if err != nil {
+			k.retryLater(in)
+		}
+		return nil, err
+	})
 	return true
+}
+
+// retryLater hands in to the retry loop.
+func (k *ingestStarter) retryLater(in *store.Integration) {
+	k.mu.Lock()
+	k.failed[in.ID] = in
+	k.mu.Unlock()
+	select {
+	case k.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (k *ingestStarter) start(ctx context.Context, in *store.Integration) error {
