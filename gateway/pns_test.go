@@ -5,12 +5,17 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
 	"github.com/cventsync/cventsync/internal/simulator"
 	"github.com/cventsync/cventsync/internal/store"
+	"github.com/cventsync/cventsync/internal/testenv"
+	"github.com/cventsync/cventsync/workflows"
 )
 
 // pnsEnv is a stack with a simulated Supplier Network and a PNS sender.
@@ -109,6 +114,31 @@ func (e *pnsEnv) waitRFP(id, what string, timeout time.Duration, cond func(rfpVi
 		return status == http.StatusOK && !v.Pending && cond(v), string(b)
 	})
 	return v
+}
+
+// recordRFPHistory records the RFP's workflow history for the replay test
+// (CVENTSYNC_RECORD_HISTORIES, see recordHistory) once the workflow waits
+// for the next notification.
+func (e *pnsEnv) recordRFPHistory(rfpID, name string) {
+	e.t.Helper()
+	if os.Getenv("CVENTSYNC_RECORD_HISTORIES") == "" {
+		return
+	}
+	c := testenv.TemporalClient(e.t)
+	wid := workflows.RFPWorkflowID(e.id, rfpID)
+	e.waitFor("the RFP's workflow to wait idle", 30*time.Second, func() (bool, string) {
+		it := c.GetWorkflowHistory(context.Background(), wid, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		last := enumspb.EVENT_TYPE_UNSPECIFIED
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				return false, err.Error()
+			}
+			last = ev.GetEventType()
+		}
+		return last == enumspb.EVENT_TYPE_TIMER_STARTED, last.String()
+	})
+	recordHistory(e.t, c, wid, "", name)
 }
 
 func (e *pnsEnv) act(typ, rfpID, supplierID string) simulator.Notification {
@@ -218,6 +248,7 @@ func TestPNSRFPLifecycle(t *testing.T) {
 	// Refresh pulls again.
 	e.admin(http.MethodPost, "/api/v1/integrations/"+e.id+"/rfps/"+rfp.ID+"/refresh", "", http.StatusAccepted, nil)
 	e.waitRFP(rfp.ID, "a refresh pull", 15*time.Second, func(x rfpView) bool { return x.Pulls == v.Pulls+1 })
+	e.recordRFPHistory(rfp.ID, "rfp")
 }
 
 // Duplicates and out-of-order notifications: each notification is stored
@@ -344,6 +375,7 @@ func TestPNSPullAPIDownThenCatchesUp(t *testing.T) {
 	if v.Pulls > 2 {
 		t.Errorf("%d pulls", v.Pulls)
 	}
+	e.recordRFPHistory(rfp.ID, "rfp-pull-api-down")
 }
 
 // A worker stopped while a pull is in flight: the new worker's retry

@@ -1,6 +1,8 @@
 package workflows_test
 
 import (
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -20,9 +22,38 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 	r := worker.NewWorkflowReplayer()
 	cvworker.RegisterWorkflows(r)
+	covered := map[string]bool{}
 	for _, f := range files {
 		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 			t.Errorf("%s does not replay: %v", f, err)
 		}
+		covered[workflowType(t, f)] = true
 	}
+	// Workflows whose recorded runs must keep replaying (rfp-v0.json was
+	// recorded before the RFP workflow's rfp-answered-inline-pull change).
+	for _, name := range []string{"RFP", "Maintenance"} {
+		if !covered[name] {
+			t.Errorf("no recorded history of the %s workflow in testdata", name)
+		}
+	}
+}
+
+// workflowType reads the workflow type a recorded history starts.
+func workflowType(t *testing.T, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Events []struct {
+			Attrs struct {
+				WorkflowType struct{ Name string } `json:"workflowType"`
+			} `json:"workflowExecutionStartedEventAttributes"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil || len(h.Events) == 0 {
+		t.Fatalf("%s: not a history: %v", file, err)
+	}
+	return h.Events[0].Attrs.WorkflowType.Name
 }
