@@ -26,11 +26,14 @@ import (
 func TestGatewayMemoryUnderLargeAndSlowBodies(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
+	// A gateway of its own, so its memory is this test's alone.
 	gw, err := h.c.StartGateway(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := h.createIntegration(gw)
+	t.Cleanup(gw.Stop)
+	in := h.createIntegration(gw, "", "")
+	s := h.newSender()
 
 	var peak atomic.Int64
 	stopSampling := make(chan struct{})
@@ -119,7 +122,7 @@ func TestGatewayMemoryUnderLargeAndSlowBodies(t *testing.T) {
 		case <-done:
 		case <-time.After(100 * time.Millisecond):
 			began := time.Now()
-			if status := h.post(gw, in, registration(fmt.Sprintf("small-%d", i), uuid.NewString())); status != http.StatusOK {
+			if status := h.post(gw, in, s.registration(in).body); status != http.StatusOK {
 				t.Errorf("ordinary webhook %d answered %d", i, status)
 			}
 			latencies = append(latencies, time.Since(began))
