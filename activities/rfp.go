@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -32,12 +34,16 @@ type RFP struct {
 	HeartbeatEvery time.Duration
 
 	mu      sync.Mutex
-	pullers map[string]puller // per integration: shares the token and the pace
+	pullers map[string]*puller // per integration: shares the token and the pace
 }
 
 type puller struct {
 	pns.Puller
 	limiter *rate.Limiter // nil: unpaced
+	// queued counts the pulls running as activities: they may hold the
+	// client's token refresh while they wait on the limiter, which an
+	// inline pull must never wait behind.
+	queued atomic.Int32
 }
 
 // PullRFPInput names the RFP to pull and the notifications the pull answers.
@@ -59,8 +65,8 @@ type PullRFPInput struct {
 }
 
 // ErrNoHeadroom answers an inline pull when the account's rate limit has
-// no room for it now.
-var ErrNoHeadroom = errors.New("no rate headroom for an inline pull")
+// no room for it now, or pulls of the account are queued as activities.
+var ErrNoHeadroom = errors.New("no headroom for an inline pull: the account's rate limit is used or its pulls are queued")
 
 // PullRFPResult is what the pull found.
 type PullRFPResult struct {
@@ -92,8 +98,19 @@ func (a *RFP) PullRFP(ctx context.Context, in *PullRFPInput) (*PullRFPResult, er
 	if cfg.Flavour != pns.FlavourLegacy || len(suppliers) == 0 {
 		suppliers = ours(cfg.SupplierIDs, in.SupplierIDs)
 	}
-	if in.Inline && p.limiter != nil && p.limiter.Tokens() < float64(pns.CallsPerPull(cfg.Flavour, len(suppliers))) {
-		return nil, ErrNoHeadroom
+	if in.Inline {
+		// An inline pull holds its workflow's task: it goes only when it
+		// cannot be made to wait.
+		tokens := math.Inf(1)
+		if p.limiter != nil {
+			tokens = p.limiter.Tokens()
+		}
+		if !inlineHeadroom(p.queued.Load(), tokens, pns.CallsPerPull(cfg.Flavour, len(suppliers))) {
+			return nil, ErrNoHeadroom
+		}
+	} else {
+		p.queued.Add(1)
+		defer p.queued.Add(-1)
 	}
 	// Every notification stored before the pull begins is answered by it.
 	upTo, err := a.Store.LastPNSNotificationID(ctx, in.IntegrationID, in.RFPID)
@@ -126,6 +143,13 @@ func (a *RFP) PullRFP(ctx context.Context, in *PullRFPInput) (*PullRFPResult, er
 		a.logger().Info("rfp changed", "integration", in.IntegrationID, "rfp", in.RFPID, "change", res.ChangeType)
 	}
 	return &PullRFPResult{ChangeType: res.ChangeType, Closed: res.Closed, Pulls: res.Pulls, UpTo: upTo}, nil
+}
+
+// inlineHeadroom tells whether a pull may run inline, in its workflow's
+// task, which it holds meanwhile: only when no pull of the account is
+// queued as an activity and the limiter has the calls ready now.
+func inlineHeadroom(queued int32, tokens float64, calls int) bool {
+	return queued == 0 && tokens >= float64(calls)
 }
 
 // ours is the integration's suppliers, those named first.
@@ -169,10 +193,10 @@ func (a *RFP) heartbeat(ctx context.Context) func() {
 	return func() { close(done) }
 }
 
-func (a *RFP) puller(ctx context.Context, integrationID string) (puller, *store.PNSIntegration, error) {
+func (a *RFP) puller(ctx context.Context, integrationID string) (*puller, *store.PNSIntegration, error) {
 	cfg, err := a.Store.GetPNSIntegration(ctx, integrationID)
 	if err != nil {
-		return puller{}, nil, err
+		return nil, nil, err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -182,7 +206,7 @@ func (a *RFP) puller(ctx context.Context, integrationID string) (puller, *store.
 	sec := cfg.SecretSealed
 	if a.Box != nil && sec != "" {
 		if sec, err = a.Box.Open(sec); err != nil {
-			return puller{}, nil, temporal.NewNonRetryableApplicationError("pull secret: "+err.Error(), "BadSecret", err)
+			return nil, nil, temporal.NewNonRetryableApplicationError("pull secret: "+err.Error(), "BadSecret", err)
 		}
 	}
 	pc := pns.PullConfig{Flavour: cfg.Flavour, BaseURL: cfg.BaseURL, ClientID: cfg.ClientID, HTTPClient: a.HTTPClient}
@@ -197,12 +221,12 @@ func (a *RFP) puller(ctx context.Context, integrationID string) (puller, *store.
 	}
 	pp, err := pns.NewPuller(pc)
 	if err != nil {
-		return puller{}, nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadConfig", err)
+		return nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadConfig", err)
 	}
 	if a.pullers == nil {
-		a.pullers = map[string]puller{}
+		a.pullers = map[string]*puller{}
 	}
-	p := puller{Puller: pp, limiter: pc.Limiter}
+	p := &puller{Puller: pp, limiter: pc.Limiter}
 	a.pullers[integrationID] = p
 	return p, cfg, nil
 }
