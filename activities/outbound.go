@@ -124,7 +124,7 @@ func (o *Outbound) DeliverChanges(ctx context.Context, in *DeliverInput) (*Deliv
 			res.Stopped, res.Reason = true, "destination disabled: "+d.StatusReason
 			return res, nil
 		}
-		n, err := o.deliverNext(ctx, d)
+		n, err := o.deliverWindow(ctx, d, func(n int) { activity.RecordHeartbeat(ctx, res.Delivered+n) })
 		if err != nil {
 			return nil, err
 		}
@@ -144,19 +144,35 @@ func (o *Outbound) DeliverChanges(ctx context.Context, in *DeliverInput) (*Deliv
 	}
 }
 
-// deliverNext sends the next message of a destination, if any change waits,
-// and returns how many changes it delivered. A message whose send failed is
-// sent again exactly (same changes, same webhook-id), signed afresh.
-func (o *Outbound) deliverNext(ctx context.Context, d *store.Destination) (int, error) {
-	head, err := o.Store.GetChangeHead(ctx, d.IntegrationID)
-	if err != nil {
-		return 0, err
-	}
-	limit, upTo := d.BatchSize, int64(0)
+// windowChanges is how many changes one read of the log takes for a
+// destination (at least its BatchSize). Their messages then go out one
+// after another, each after the one before was acknowledged, without
+// reading the log or the destination in between: a burst of single changes
+// costs one write per message, not a read of the destination, the head and
+// the log, an in-flight mark, an attempt and a cursor move each. A disable,
+// a delete or a new URL takes effect at the next read, a window (or
+// windowTime and a message) later at most; a replay at once (the cursor
+// moves by compare-and-set).
+const (
+	windowChanges = 100
+	windowTime    = time.Second
+)
+
+// maxBatch is the largest batchSize a destination may have.
+const maxBatch = 500
+
+// deliverWindow sends the changes after the destination's cursor, a window
+// of them, as messages of BatchSize changes in seq order, and returns how
+// many changes were acknowledged. A message whose send failed is sent again
+// exactly (same changes, same webhook-id), signed afresh: the first message
+// of the next window after a failure. beat is called before each message
+// with the changes delivered so far.
+func (o *Outbound) deliverWindow(ctx context.Context, d *store.Destination, beat func(delivered int)) (int, error) {
+	limit, upTo := max(d.BatchSize, windowChanges), int64(0)
 	if d.InflightLast > d.Cursor {
-		limit, upTo = 500, d.InflightLast
+		limit, upTo = maxBatch, d.InflightLast
 	}
-	changes, err := o.Store.ReadChanges(ctx, d.IntegrationID, d.Cursor, limit, d.Types)
+	head, changes, err := o.Store.ReadChangesAndHead(ctx, d.IntegrationID, d.Cursor, limit, d.Types)
 	if errors.Is(err, store.ErrCursorExpired) {
 		return 0, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"cursor %d expired: changes after it were pruned (retention); replay from a newer cursor after reading the attendee list",
@@ -179,28 +195,80 @@ func (o *Outbound) deliverNext(ctx context.Context, d *store.Destination) (int, 
 		}
 		return 0, nil
 	}
-	last := changes[len(changes)-1].Seq
+	secrets, err := o.secrets(d)
+	if err != nil {
+		return 0, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeDestinationFailingTooLong, err)
+	}
+	msgs := [][]store.Change{changes} // the message in flight, as it was
 	if upTo == 0 {
-		ok, err := o.Store.SetDestinationInflight(ctx, d.ID, d.Cursor, last)
-		if err != nil || !ok {
-			return 0, err // !ok: replayed meanwhile; look again
+		msgs = messages(changes, d.BatchSize)
+	}
+	delivered, cursor := 0, d.Cursor
+	until := time.Now().Add(windowTime)
+	for _, msg := range msgs {
+		if delivered > 0 && time.Now().After(until) {
+			break // a slow destination: look at it again before going on
 		}
+		beat(delivered)
+		ok, err := o.send(ctx, d, secrets, cursor, msg, upTo > 0)
+		if err != nil || !ok {
+			return delivered, err // !ok: replayed meanwhile; look again
+		}
+		delivered += len(msg)
+		cursor = msg[len(msg)-1].Seq
+	}
+	return delivered, nil
+}
+
+// messages splits changes, in seq order, into messages of up to batchSize
+// changes, in order.
+func messages(changes []store.Change, batchSize int) [][]store.Change {
+	batchSize = max(batchSize, 1)
+	out := make([][]store.Change, 0, (len(changes)+batchSize-1)/batchSize)
+	for len(changes) > 0 {
+		n := min(batchSize, len(changes))
+		out = append(out, changes[:n])
+		changes = changes[n:]
+	}
+	return out
+}
+
+// send posts one message of changes after cursor from and, on a 2xx,
+// records the attempt and moves the cursor past it in one write. False when
+// the cursor moved meanwhile (a replay). Before a message of a batching
+// destination goes out, its last seq is marked in flight, so a retry sends
+// the same changes even if more arrived; a single change is the same
+// message whatever arrives, so it is marked only when its send fails (in
+// case the batch size changes before the retry). resend: the mark is there.
+func (o *Outbound) send(ctx context.Context, d *store.Destination, secrets []string, from int64, changes []store.Change, resend bool) (bool, error) {
+	last := changes[len(changes)-1].Seq
+	marked := resend
+	if !marked && d.BatchSize > 1 {
+		ok, err := o.Store.SetDestinationInflight(ctx, d.ID, from, last)
+		if err != nil || !ok {
+			return false, err
+		}
+		marked = true
 	}
 	msgID, body, err := message(d.ID, changes)
 	if err != nil {
-		return 0, err
+		return false, err
 	}
-	ans, err := o.post(ctx, d, msgID, body, changes)
+	ans, attempt, err := o.post(ctx, d, secrets, msgID, body, changes)
+	if err == nil && ans.status >= 200 && ans.status <= 299 {
+		metrics.OutboundAttempt("delivered", time.Duration(attempt.LatencyMS)*time.Millisecond)
+		return o.Store.RecordDelivery(context.WithoutCancel(ctx), attempt, from, last)
+	}
+	if !marked && ctx.Err() == nil {
+		if _, merr := o.Store.SetDestinationInflight(context.WithoutCancel(ctx), d.ID, from, last); merr != nil && o.Logger != nil {
+			o.Logger.Warn("mark destination message in flight", "destination", d.ID, "error", merr)
+		}
+	}
 	if err != nil {
-		return 0, err
+		return false, err
 	}
-	if ans.status < 200 || ans.status > 299 {
-		return 0, o.failed(ctx, d, ans.status, ans.body, ans.retryAfter)
-	}
-	if _, err := o.Store.AdvanceDestination(ctx, d.ID, d.Cursor, last, true); err != nil {
-		return 0, err
-	}
-	return len(changes), nil
+	o.record(ctx, attempt)
+	return false, o.failed(ctx, d, ans.status, ans.body, ans.retryAfter)
 }
 
 // message builds the webhook-id and body of changes: one change as its own
@@ -230,22 +298,19 @@ type answer struct {
 	retryAfter string
 }
 
-// post sends one attempt, signed with the current secret (and the previous
-// one during a rotation) at this attempt's time, and records it. When no
-// answer comes, the error is the failure to retry.
-func (o *Outbound) post(ctx context.Context, d *store.Destination, msgID string, body []byte, changes []store.Change) (*answer, error) {
-	secrets, err := o.secrets(d)
-	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeDestinationFailingTooLong, err)
-	}
+// post sends one attempt, signed with secrets (the current one, and the
+// previous one during a rotation) at this attempt's time. It answers what
+// came back and the attempt, for the caller to record. When no answer
+// comes, it records the attempt and the error is the failure to retry.
+func (o *Outbound) post(ctx context.Context, d *store.Destination, secrets []string, msgID string, body []byte, changes []store.Change) (*answer, *store.Attempt, error) {
 	started := time.Now()
 	h, err := whsign.Headers(msgID, started, body, secrets...)
 	if err != nil {
-		return nil, fmt.Errorf("sign message: %w", err)
+		return nil, nil, fmt.Errorf("sign message: %w", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError("destination url: "+err.Error(), ErrTypeDestinationGone, err)
+		return nil, nil, temporal.NewNonRetryableApplicationError("destination url: "+err.Error(), ErrTypeDestinationGone, err)
 	}
 	for k, v := range h {
 		req.Header[k] = v
@@ -260,16 +325,15 @@ func (o *Outbound) post(ctx context.Context, d *store.Destination, msgID string,
 		attempt.Error = err.Error()
 		o.record(ctx, attempt)
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
-		return nil, o.failed(ctx, d, 0, err.Error(), "")
+		return nil, nil, o.failed(ctx, d, 0, err.Error(), "")
 	}
 	got, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // keep the connection reusable
 	resp.Body.Close()
 	attempt.Status, attempt.Response = resp.StatusCode, string(got)
-	o.record(ctx, attempt)
-	return &answer{status: resp.StatusCode, body: string(got), retryAfter: resp.Header.Get("Retry-After")}, nil
+	return &answer{status: resp.StatusCode, body: string(got), retryAfter: resp.Header.Get("Retry-After")}, attempt, nil
 }
 
 func (o *Outbound) record(ctx context.Context, a *store.Attempt) {

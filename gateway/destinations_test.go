@@ -208,6 +208,15 @@ func TestDestinationReceivesSignedRegistration(t *testing.T) {
 	if len(attempts.Attempts) < 4 || attempts.Attempts[0].Status != 200 || !strings.HasPrefix(attempts.Attempts[0].WebhookID, d.ID+"_") {
 		t.Fatalf("attempts %+v", attempts.Attempts)
 	}
+
+	// A replay from the start sends every change again under its webhook-id:
+	// the receiver sees them all as duplicates and applies nothing twice.
+	before := rc.Stats()
+	s.admin(http.MethodPost, "/api/v1/integrations/"+in.ID+"/destinations/"+d.ID+"/replay", `{"after":"0"}`, http.StatusOK, nil)
+	waitReceiver(t, rc, "the replay", 20*time.Second, func(st receiver.Stats) bool { return st.Duplicates >= before.Deliveries })
+	if st := rc.Stats(); st.Deliveries != before.Deliveries || st.Applied != before.Applied || st.OrderViolations != 0 {
+		t.Fatalf("after the replay %+v, before %+v", st, before)
+	}
 }
 
 func listDestinations(s *stack, in integration) []destination {

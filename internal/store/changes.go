@@ -146,21 +146,30 @@ func (s *Store) GetChangeHead(ctx context.Context, integrationID string) (Change
 // (all when empty), in seq order. ErrCursorExpired when entries after it
 // were pruned.
 func (s *Store) ReadChanges(ctx context.Context, integrationID string, after int64, limit int, types []string) ([]Change, error) {
+	_, out, err := s.ReadChangesAndHead(ctx, integrationID, after, limit, types)
+	return out, err
+}
+
+// ReadChangesAndHead is ReadChanges that also answers the head it read
+// first: every entry up to the head's LastSeq was visible to the read, so
+// a reader that got fewer than limit entries may move its cursor to the
+// head past entries it does not want.
+func (s *Store) ReadChangesAndHead(ctx context.Context, integrationID string, after int64, limit int, types []string) (ChangeHead, []Change, error) {
 	h, err := s.GetChangeHead(ctx, integrationID)
 	if err != nil {
-		return nil, err
+		return h, nil, err
 	}
 	if after < h.PrunedThrough {
-		return nil, ErrCursorExpired
+		return h, nil, ErrCursorExpired
 	}
 	out := []Change{}
 	err = s.db.SelectContext(ctx, &out, `SELECT integration_id, seq, type, key, at, changed, record FROM changes
 		WHERE integration_id = $1 AND seq > $2 AND (COALESCE(cardinality($4::text[]), 0) = 0 OR type = ANY($4))
 		ORDER BY seq LIMIT $3`, integrationID, after, limit, pq.StringArray(types))
 	if err != nil {
-		return nil, fmt.Errorf("read changes: %w", err)
+		return h, nil, fmt.Errorf("read changes: %w", err)
 	}
-	return out, nil
+	return h, out, nil
 }
 
 // NotifyChanges wakes the integration's destinations and long-polls.
