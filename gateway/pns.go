@@ -246,76 +246,127 @@ func (s *Server) pnsReceive(c *gin.Context) {
 // marks the notifications the signal covered handed; on failure they stay
 // received, for the maintenance sweep.
 func (s *Server) handOnRFP(ctx context.Context, integrationID, rfpID string, notice workflows.RFPNotice) {
-	key := workflows.RFPWorkflowID(integrationID, rfpID)
-	send := func() error { return s.signalRFP(ctx, integrationID, rfpID, notice) }
-	landed := func(ids []int64, err error) {
-		if err != nil {
-			s.log.Warn("pns notifications stored but not handed on; the maintenance sweep will", "workflow", key, "notifications", ids, "error", err)
-			return
-		}
-		if err := s.opts.Store.MarkPNSHanded(ctx, ids...); err != nil {
-			s.log.Warn("mark pns notifications handed", "workflow", key, "notifications", ids, "error", err)
-		}
+	h := &rfpHandOff{s: s, ctx: ctx, integrationID: integrationID, rfpID: rfpID, notice: notice}
+	go func() { _ = rfpSignals.do(workflows.RFPWorkflowID(integrationID, rfpID), notice.NotificationID, h) }()
+}
+
+// rfpHandOff hands notifications of one RFP to its workflow.
+type rfpHandOff struct {
+	s                    *Server
+	ctx                  context.Context
+	integrationID, rfpID string
+	notice               workflows.RFPNotice
+}
+
+func (h *rfpHandOff) send() error {
+	return h.s.signalRFP(h.ctx, h.integrationID, h.rfpID, h.notice)
+}
+
+// answered: a pull that began after they were stored answered them all.
+func (h *rfpHandOff) answered(ids []int64) bool {
+	ok, err := h.s.opts.Store.PNSProcessed(h.ctx, ids...)
+	return err == nil && ok
+}
+
+func (h *rfpHandOff) landed(ids []int64, err error) {
+	key := workflows.RFPWorkflowID(h.integrationID, h.rfpID)
+	if err != nil {
+		h.s.log.Warn("pns notifications stored but not handed on; the maintenance sweep will", "workflow", key, "notifications", ids, "error", err)
+		return
 	}
-	go func() { _ = rfpSignals.do(key, notice.NotificationID, send, landed) }()
+	if err := h.s.opts.Store.MarkPNSHanded(h.ctx, ids...); err != nil {
+		h.s.log.Warn("mark pns notifications handed", "workflow", key, "notifications", ids, "error", err)
+	}
+}
+
+// handOff is how a flight hands its notifications on.
+type handOff interface {
+	// send signals the workflow.
+	send() error
+	// answered tells notifications a pull has answered already: a
+	// follow-up that covers only such needs no signal.
+	answered(ids []int64) bool
+	// landed hears a signal's outcome with the notifications it covered.
+	landed(ids []int64, err error)
 }
 
 // rfpSignals coalesces the signals of one RFP's notifications: while a
 // signal is on its way, the notifications stored meanwhile share one
-// follow-up signal, which starts after they were stored. The pull it causes
+// follow-up, which keeps gathering for rfpFollowUpGather after the signal
+// landed and then goes — unless the pull that signal caused began after
+// they were all stored and so answered them. The pull a signal causes
 // reads every notification stored before it began, so none is missed, and
-// a burst costs Temporal two signals, not one per notification.
-var rfpSignals = &signalFlights{flights: map[string]*signalFlight{}}
+// a burst costs Temporal one or two signals, not one per notification.
+var rfpSignals = &signalFlights{flights: map[string]*signalFlight{}, gather: rfpFollowUpGather}
+
+// rfpFollowUpGather is as long as the RFP workflow spaces its pulls
+// (MinPullGap): a follow-up that waits this long after the signal before it
+// delays no pull.
+const rfpFollowUpGather = time.Second
 
 type signalFlights struct {
 	mu      sync.Mutex
 	flights map[string]*signalFlight
+	gather  time.Duration
 }
 
 type signalFlight struct {
-	send func() error
-	// landed hears the outcome with the notifications the signal covered.
-	landed func(ids []int64, err error)
-	ids    []int64
-	done   chan struct{}
-	err    error
-	next   *signalFlight
+	h   handOff // the latest notice's: the pull reads them all
+	ids []int64
+	// open: a follow-up still gathering notifications.
+	open    bool
+	skipped bool // a pull answered them all: no signal
+	done    chan struct{}
+	err     error
+	next    *signalFlight
 }
 
-// do sends the signal for key, or joins the follow-up of the one in flight,
-// and answers the outcome of the signal that covers notification id (0: a
-// refresh, which covers none).
-func (g *signalFlights) do(key string, id int64, send func() error, landed func(ids []int64, err error)) error {
+// do hands notification id (0: a refresh, which is no notification) on
+// for key: sends the signal, or joins the follow-up of the one in flight,
+// and answers the outcome of the signal that covers it.
+func (g *signalFlights) do(key string, id int64, h handOff) error {
 	g.mu.Lock()
 	f, busy := g.flights[key]
 	if !busy {
-		f = &signalFlight{send: send, landed: landed, done: make(chan struct{})}
-		if id != 0 {
-			f.ids = append(f.ids, id)
-		}
+		f = &signalFlight{done: make(chan struct{})}
+		f.join(id, h)
 		g.flights[key] = f
 		g.mu.Unlock()
 		g.run(key, f)
 		return f.err
 	}
-	if f.next == nil {
-		f.next = &signalFlight{done: make(chan struct{})}
+	if !f.open {
+		if f.next == nil {
+			f.next = &signalFlight{open: true, done: make(chan struct{})}
+		}
+		f = f.next
 	}
-	n := f.next
-	// The latest notice names the follow-up; the pull reads them all.
-	n.send, n.landed = send, landed
-	if id != 0 {
-		n.ids = append(n.ids, id)
-	}
+	f.join(id, h)
 	g.mu.Unlock()
-	<-n.done
-	return n.err
+	<-f.done
+	return f.err
+}
+
+func (f *signalFlight) join(id int64, h handOff) {
+	f.h = h
+	if id != 0 {
+		f.ids = append(f.ids, id)
+	}
 }
 
 // run sends f, then hands the key to f's follow-up (sent by its own
 // goroutine, so that no caller waits for more than its own signal).
 func (g *signalFlights) run(key string, f *signalFlight) {
-	f.err = f.send()
+	if f.open {
+		time.Sleep(g.gather)
+		g.mu.Lock()
+		f.open = false // later callers join f.next
+		g.mu.Unlock()
+		f.skipped = len(f.ids) > 0 && f.h.answered(f.ids)
+	}
+	if !f.skipped {
+		f.err = f.h.send()
+	}
 	g.mu.Lock()
 	next := f.next
 	if next == nil {
@@ -324,9 +375,8 @@ func (g *signalFlights) run(key string, f *signalFlight) {
 		g.flights[key] = next
 	}
 	g.mu.Unlock()
-	// f.ids is complete: callers arriving after f took off joined next.
-	if f.landed != nil {
-		f.landed(f.ids, f.err)
+	if !f.skipped {
+		f.h.landed(f.ids, f.err)
 	}
 	close(f.done)
 	if next != nil {

@@ -57,7 +57,7 @@ const rfpPullsPerRun = 100
 
 // rfpInlinePullTimeout bounds a pull run inline, as a local activity, in the
 // workflow task: past it the pull is queued as an ordinary activity.
-const rfpInlinePullTimeout = 5 * time.Second
+const rfpInlinePullTimeout = 2 * time.Second
 
 // rfpCoalesceVersion (workflow.GetVersion) marks runs that skip notices a
 // finished pull already answered and pull inline first; older runs replay

@@ -122,14 +122,33 @@ func (s *Store) InsertPNSNotification(ctx context.Context, n *PNSNotification) (
 }
 
 // MarkPNSHanded records that the notifications reached their RFP's
-// workflow (one a pull already answered stays processed).
+// workflow (one a pull already answered stays processed). The mark is not
+// waited to disk: lost in a crash, it costs the maintenance sweep one more
+// signal, which the workflow ignores once a pull answered them.
 func (s *Store) MarkPNSHanded(ctx context.Context, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := s.db.ExecContext(ctx, `UPDATE pns_notifications SET status = 'handed' WHERE id = ANY($1) AND status = 'received'`,
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return fmt.Errorf("mark pns notifications handed: %w", err)
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE pns_notifications SET status = 'handed' WHERE id = ANY($1) AND status = 'received'`,
+			pq.Int64Array(ids))
+		return wrap("mark pns notifications handed", err)
+	})
+}
+
+// PNSProcessed tells whether a pull has answered every one of the
+// notifications.
+func (s *Store) PNSProcessed(ctx context.Context, ids ...int64) (bool, error) {
+	var waiting int
+	err := s.db.GetContext(ctx, &waiting, `SELECT count(*) FROM pns_notifications WHERE id = ANY($1) AND status <> 'processed'`,
 		pq.Int64Array(ids))
-	return wrap("mark pns notifications handed", err)
+	if err != nil {
+		return false, fmt.Errorf("pns notifications processed: %w", err)
+	}
+	return waiting == 0, nil
 }
 
 // UnhandedPNS is a stored notification its RFP's workflow never got.
