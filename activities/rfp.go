@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -34,16 +32,7 @@ type RFP struct {
 	HeartbeatEvery time.Duration
 
 	mu      sync.Mutex
-	pullers map[string]*puller // per integration: shares the token and the pace
-}
-
-type puller struct {
-	pns.Puller
-	limiter *rate.Limiter // nil: unpaced
-	// queued counts the pulls running as activities: they may hold the
-	// client's token refresh while they wait on the limiter, which an
-	// inline pull must never wait behind.
-	queued atomic.Int32
+	pullers map[string]pns.Puller // per integration: shares the token and the pace
 }
 
 // PullRFPInput names the RFP to pull and the notifications the pull answers.
@@ -57,16 +46,7 @@ type PullRFPInput struct {
 	// record of a refused pull; a successful pull answers every stored
 	// notification of the RFP up to its start, signalled or not).
 	NotificationIDs []int64
-	// Inline is set when the workflow runs the pull as a local activity, in
-	// its workflow task: then the pull does not queue on the account's rate
-	// limiter (ErrNoHeadroom at once) and the workflow queues it as an
-	// activity instead.
-	Inline bool
 }
-
-// ErrNoHeadroom answers an inline pull when the account's rate limit has
-// no room for it now, or pulls of the account are queued as activities.
-var ErrNoHeadroom = errors.New("no headroom for an inline pull: the account's rate limit is used or its pulls are queued")
 
 // PullRFPResult is what the pull found.
 type PullRFPResult struct {
@@ -97,20 +77,6 @@ func (a *RFP) PullRFP(ctx context.Context, in *PullRFPInput) (*PullRFPResult, er
 	suppliers := in.SupplierIDs
 	if cfg.Flavour != pns.FlavourLegacy || len(suppliers) == 0 {
 		suppliers = ours(cfg.SupplierIDs, in.SupplierIDs)
-	}
-	if in.Inline {
-		// An inline pull holds its workflow's task: it goes only when it
-		// cannot be made to wait.
-		tokens := math.Inf(1)
-		if p.limiter != nil {
-			tokens = p.limiter.Tokens()
-		}
-		if !inlineHeadroom(p.queued.Load(), tokens, pns.CallsPerPull(cfg.Flavour, len(suppliers))) {
-			return nil, ErrNoHeadroom
-		}
-	} else {
-		p.queued.Add(1)
-		defer p.queued.Add(-1)
 	}
 	// Every notification stored before the pull begins is answered by it.
 	upTo, err := a.Store.LastPNSNotificationID(ctx, in.IntegrationID, in.RFPID)
@@ -143,13 +109,6 @@ func (a *RFP) PullRFP(ctx context.Context, in *PullRFPInput) (*PullRFPResult, er
 		a.logger().Info("rfp changed", "integration", in.IntegrationID, "rfp", in.RFPID, "change", res.ChangeType)
 	}
 	return &PullRFPResult{ChangeType: res.ChangeType, Closed: res.Closed, Pulls: res.Pulls, UpTo: upTo}, nil
-}
-
-// inlineHeadroom tells whether a pull may run inline, in its workflow's
-// task, which it holds meanwhile: only when no pull of the account is
-// queued as an activity and the limiter has the calls ready now.
-func inlineHeadroom(queued int32, tokens float64, calls int) bool {
-	return queued == 0 && tokens >= float64(calls)
 }
 
 // ours is the integration's suppliers, those named first.
@@ -193,7 +152,7 @@ func (a *RFP) heartbeat(ctx context.Context) func() {
 	return func() { close(done) }
 }
 
-func (a *RFP) puller(ctx context.Context, integrationID string) (*puller, *store.PNSIntegration, error) {
+func (a *RFP) puller(ctx context.Context, integrationID string) (pns.Puller, *store.PNSIntegration, error) {
 	cfg, err := a.Store.GetPNSIntegration(ctx, integrationID)
 	if err != nil {
 		return nil, nil, err
@@ -219,14 +178,13 @@ func (a *RFP) puller(ctx context.Context, integrationID string) (*puller, *store
 		// A little under the tier, like internal/cvent's limiters.
 		pc.Limiter = rate.NewLimiter(rate.Limit(cfg.CallsPerSecond*cvent.Margin), max(1, cfg.Burst-1))
 	}
-	pp, err := pns.NewPuller(pc)
+	p, err := pns.NewPuller(pc)
 	if err != nil {
 		return nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadConfig", err)
 	}
 	if a.pullers == nil {
-		a.pullers = map[string]*puller{}
+		a.pullers = map[string]pns.Puller{}
 	}
-	p := &puller{Puller: pp, limiter: pc.Limiter}
 	a.pullers[integrationID] = p
 	return p, cfg, nil
 }

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"slices"
 	"time"
 
@@ -55,32 +54,25 @@ type RFPInput struct {
 // rfpPullsPerRun bounds one run's history; then it continues as new.
 const rfpPullsPerRun = 100
 
-// rfpInlinePullTimeout bounds a pull run inline, as a local activity, in the
-// workflow task: past it the pull is queued as an ordinary activity.
-const rfpInlinePullTimeout = 2 * time.Second
-
-// rfpCoalesceVersion (workflow.GetVersion) marks runs that skip notices a
-// finished pull already answered and pull inline first; older runs replay
-// as they were recorded.
+// rfpAnsweredChange (workflow.GetVersion) marks runs that skip notices of
+// notifications a finished pull already answered; older runs replay as
+// they were recorded.
 const (
-	rfpCoalesceChange  = "rfp-answered-inline-pull"
-	rfpCoalesceVersion = 1
+	rfpAnsweredChange  = "rfp-answered-notices"
+	rfpAnsweredVersion = 1
 )
 
 // RFP keeps one RFP in step with Cvent: every notification marks it dirty,
 // and while it is dirty the workflow pulls (one pull answers every
 // notification stored before it started; those stored during a pull cause
-// one more, and a notice of one the last pull already answered causes
-// none). A pull runs first inline, as a local activity in the workflow task
-// (no activity task round trip), when the account has rate headroom; if
-// that fails it is queued as an activity, which Temporal retries for as
-// long as it takes.
+// one more, and a notice of one a finished pull already answered causes
+// none). Temporal retries a failing pull for as long as it takes.
 func RFP(ctx workflow.Context, in *RFPInput) error {
 	if in == nil || in.IntegrationID == "" || in.RFPID == "" {
 		return temporal.NewNonRetryableApplicationError("integration and rfp ids are required", "BadInput", nil)
 	}
 	r := &rfpRun{in: *in, signals: workflow.GetSignalChannel(ctx, RFPSignal)}
-	r.coalesce = workflow.GetVersion(ctx, rfpCoalesceChange, workflow.DefaultVersion, rfpCoalesceVersion) >= rfpCoalesceVersion
+	r.skipAnswered = workflow.GetVersion(ctx, rfpAnsweredChange, workflow.DefaultVersion, rfpAnsweredVersion) >= rfpAnsweredVersion
 	if r.in.QuietAfterClose <= 0 {
 		r.in.QuietAfterClose = time.Hour
 	}
@@ -96,11 +88,12 @@ func RFP(ctx workflow.Context, in *RFPInput) error {
 type rfpRun struct {
 	in      RFPInput
 	signals workflow.ReceiveChannel
-	// coalesce: this run skips answered notices and pulls inline first.
-	coalesce bool
+	// skipAnswered: notices of answered notifications cause no pull.
+	skipAnswered bool
 }
 
 func (r *rfpRun) run(ctx workflow.Context) error {
+	var a *activities.RFP
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		// Generous: a pull may wait its turn on the account's rate limiter.
 		StartToCloseTimeout: 5 * time.Minute,
@@ -128,8 +121,9 @@ func (r *rfpRun) run(ctx workflow.Context) error {
 			lastPull = workflow.Now(ctx)
 			pending := r.in.Pending
 			r.in.Dirty, r.in.Pending = false, nil
-			res, err := r.pull(ctx, actx, &activities.PullRFPInput{IntegrationID: r.in.IntegrationID,
-				RFPID: r.in.RFPID, SupplierIDs: r.in.SupplierIDs, NotificationIDs: pending})
+			var res activities.PullRFPResult
+			err := workflow.ExecuteActivity(actx, a.PullRFP, &activities.PullRFPInput{IntegrationID: r.in.IntegrationID,
+				RFPID: r.in.RFPID, SupplierIDs: r.in.SupplierIDs, NotificationIDs: pending}).Get(ctx, &res)
 			pulls++
 			if err != nil {
 				// Only non-retryable errors get here (the integration is gone).
@@ -160,38 +154,12 @@ func (r *rfpRun) run(ctx workflow.Context) error {
 	}
 }
 
-// pull runs one pull: inline first in a coalescing run, then, if that did
-// not succeed, as an activity.
-func (r *rfpRun) pull(ctx, actx workflow.Context, in *activities.PullRFPInput) (activities.PullRFPResult, error) {
-	var a *activities.RFP
-	var res activities.PullRFPResult
-	if r.coalesce {
-		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: rfpInlinePullTimeout,
-			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
-		})
-		inline := *in
-		inline.Inline = true
-		err := workflow.ExecuteLocalActivity(lctx, a.PullRFP, &inline).Get(ctx, &res)
-		if err == nil {
-			return res, nil
-		}
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && appErr.NonRetryable() {
-			return res, err
-		}
-		workflow.GetLogger(ctx).Debug("inline rfp pull did not succeed; queued as an activity", "error", err)
-	}
-	err := workflow.ExecuteActivity(actx, a.PullRFP, in).Get(ctx, &res)
-	return res, err
-}
-
 // drain takes every buffered notice: the RFP is dirty, and the pull will
 // answer them.
 func (r *rfpRun) drain() {
 	var n RFPNotice
 	for r.signals.ReceiveAsync(&n) {
-		needed := !r.coalesce || needsPull(n, r.in.AnsweredUpTo, r.in.SupplierIDs)
+		needed := !r.skipAnswered || needsPull(n, r.in.AnsweredUpTo, r.in.SupplierIDs)
 		if n.SupplierID != "" && !slices.Contains(r.in.SupplierIDs, n.SupplierID) {
 			r.in.SupplierIDs = append(r.in.SupplierIDs, n.SupplierID)
 		}

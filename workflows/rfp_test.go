@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -198,45 +197,4 @@ func TestNeedsPull(t *testing.T) {
 			t.Errorf("%s: needsPull = %v, want %v", tc.name, got, tc.want)
 		}
 	}
-}
-
-// A pull runs inline (a local activity) first; when the account has no
-// rate headroom, or Cvent fails it, it is queued as an activity.
-func TestRFPInlinePullFallsBackToAnActivity(t *testing.T) {
-	env := newRFPEnv()
-	var a *activities.RFP
-	var log pullLog
-	env.OnActivity(a.PullRFP, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in *activities.PullRFPInput) (*activities.PullRFPResult, error) {
-			log.add(in)
-			if in.Inline && len(log.calls) == 1 {
-				return nil, activities.ErrNoHeadroom
-			}
-			return &activities.PullRFPResult{UpTo: in.NotificationIDs[0]}, nil
-		})
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(RFPSignal, RFPNotice{NotificationID: 1}) }, 0)
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(RFPSignal, RFPNotice{NotificationID: 2}) }, time.Minute)
-	env.ExecuteWorkflow(RFP, &RFPInput{IntegrationID: "I", RFPID: "R", IdleTimeout: time.Hour})
-	require.NoError(t, env.GetWorkflowError())
-	require.Len(t, log.calls, 3)
-	require.True(t, log.calls[0].Inline, "first try inline")
-	require.False(t, log.calls[1].Inline, "then queued as an activity")
-	require.True(t, log.calls[2].Inline, "the next pull is tried inline again")
-}
-
-// A pull that fails for good (the integration is gone) ends the workflow
-// without queueing it again.
-func TestRFPInlinePullNonRetryableEnds(t *testing.T) {
-	env := newRFPEnv()
-	var a *activities.RFP
-	calls := 0
-	env.OnActivity(a.PullRFP, mock.Anything, mock.Anything).Return(
-		func(context.Context, *activities.PullRFPInput) (*activities.PullRFPResult, error) {
-			calls++
-			return nil, temporal.NewNonRetryableApplicationError("no pns integration I", "NotFound", nil)
-		})
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(RFPSignal, RFPNotice{NotificationID: 1}) }, 0)
-	env.ExecuteWorkflow(RFP, &RFPInput{IntegrationID: "I", RFPID: "R", IdleTimeout: time.Hour})
-	require.Error(t, env.GetWorkflowError())
-	require.Equal(t, 1, calls)
 }

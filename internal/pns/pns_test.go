@@ -157,15 +157,3 @@ func TestChangeOf(t *testing.T) {
 		})
 	}
 }
-
-func TestCallsPerPull(t *testing.T) {
-	for _, tc := range []struct {
-		flavour   string
-		suppliers int
-		want      int
-	}{{FlavourREST, 1, 2}, {FlavourREST, 3, 2}, {FlavourLegacy, 1, 1}, {FlavourLegacy, 3, 3}, {FlavourLegacy, 0, 1}} {
-		if got := CallsPerPull(tc.flavour, tc.suppliers); got != tc.want {
-			t.Errorf("CallsPerPull(%s, %d) = %d, want %d", tc.flavour, tc.suppliers, got, tc.want)
-		}
-	}
-}

@@ -51,16 +51,6 @@ type Puller interface {
 	Pull(ctx context.Context, rfpID string, supplierIDs []string) (Snapshot, error)
 }
 
-// CallsPerPull is how many API calls one pull makes, each paced by the
-// account's limiter: the REST API is asked for the RFP and (a page of) its
-// suppliers, the legacy one once per supplier.
-func CallsPerPull(flavour string, suppliers int) int {
-	if flavour == FlavourLegacy {
-		return max(1, suppliers)
-	}
-	return 2
-}
-
 // NewPuller makes the puller of cfg's flavour. Failures are *cvent.Error
 // (or network errors), so cvent.ToTemporal decides the retry.
 func NewPuller(cfg PullConfig) (Puller, error) {
