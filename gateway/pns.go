@@ -290,45 +290,57 @@ type handOff interface {
 	landed(ids []int64, err error)
 }
 
-// rfpSignals coalesces the signals of one RFP's notifications: while a
-// signal is on its way, the notifications stored meanwhile share one
-// follow-up, which keeps gathering for rfpFollowUpGather after the signal
-// landed and then goes — unless the pull that signal caused began after
-// they were all stored and so answered them. The pull a signal causes
-// reads every notification stored before it began, so none is missed, and
-// a burst costs Temporal one or two signals, not one per notification.
-var rfpSignals = &signalFlights{flights: map[string]*signalFlight{}, gather: rfpFollowUpGather}
+// rfpSignals coalesces the signals of one RFP's notifications. A signal
+// waits for one of rfpSignalsInFlight slots, so a burst never floods
+// Temporal with signals and leaves it room to run the workflows they start;
+// notifications of the RFP stored while it waits join it. Those stored
+// while it is on its way share one follow-up, which keeps gathering for
+// rfpFollowUpGather after the signal landed and then goes — unless the pull
+// that signal caused began after they were all stored and so answered them.
+// The pull a signal causes reads every notification stored before it
+// began, so none is missed, and a burst costs Temporal one or two signals
+// per RFP, not one per notification.
+var rfpSignals = &signalFlights{flights: map[string]*signalFlight{}, gather: rfpFollowUpGather,
+	slots: make(chan struct{}, rfpSignalsInFlight)}
 
-// rfpFollowUpGather is as long as the RFP workflow spaces its pulls
-// (MinPullGap): a follow-up that waits this long after the signal before it
-// delays no pull.
-const rfpFollowUpGather = time.Second
+const (
+	// rfpFollowUpGather is as long as the RFP workflow spaces its pulls
+	// (MinPullGap): a follow-up that waits this long after the signal before
+	// it delays no pull.
+	rfpFollowUpGather = time.Second
+	// rfpSignalsInFlight bounds the gateway's RFP signals on their way to
+	// Temporal at once.
+	rfpSignalsInFlight = 16
+)
 
 type signalFlights struct {
 	mu      sync.Mutex
 	flights map[string]*signalFlight
 	gather  time.Duration
+	slots   chan struct{} // nil: unbounded
 }
 
 type signalFlight struct {
 	h   handOff // the latest notice's: the pull reads them all
 	ids []int64
-	// open: a follow-up still gathering notifications.
-	open    bool
-	skipped bool // a pull answered them all: no signal
-	done    chan struct{}
-	err     error
-	next    *signalFlight
+	// open: not sent yet, still taking notifications.
+	open bool
+	// followUp: sent after the key's previous signal landed.
+	followUp bool
+	skipped  bool // a pull answered them all: no signal
+	done     chan struct{}
+	err      error
+	next     *signalFlight
 }
 
 // do hands notification id (0: a refresh, which is no notification) on
-// for key: sends the signal, or joins the follow-up of the one in flight,
-// and answers the outcome of the signal that covers it.
+// for key: sends the signal, or joins the one that has not gone yet, and
+// answers the outcome of the signal that covers it.
 func (g *signalFlights) do(key string, id int64, h handOff) error {
 	g.mu.Lock()
 	f, busy := g.flights[key]
 	if !busy {
-		f = &signalFlight{done: make(chan struct{})}
+		f = &signalFlight{open: true, done: make(chan struct{})}
 		f.join(id, h)
 		g.flights[key] = f
 		g.mu.Unlock()
@@ -337,7 +349,7 @@ func (g *signalFlights) do(key string, id int64, h handOff) error {
 	}
 	if !f.open {
 		if f.next == nil {
-			f.next = &signalFlight{open: true, done: make(chan struct{})}
+			f.next = &signalFlight{open: true, followUp: true, done: make(chan struct{})}
 		}
 		f = f.next
 	}
@@ -357,15 +369,21 @@ func (f *signalFlight) join(id int64, h handOff) {
 // run sends f, then hands the key to f's follow-up (sent by its own
 // goroutine, so that no caller waits for more than its own signal).
 func (g *signalFlights) run(key string, f *signalFlight) {
-	if f.open {
+	if f.followUp {
 		time.Sleep(g.gather)
-		g.mu.Lock()
-		f.open = false // later callers join f.next
-		g.mu.Unlock()
-		f.skipped = len(f.ids) > 0 && f.h.answered(f.ids)
 	}
+	if g.slots != nil {
+		g.slots <- struct{}{}
+	}
+	g.mu.Lock()
+	f.open = false // later callers join f.next
+	g.mu.Unlock()
+	f.skipped = f.followUp && len(f.ids) > 0 && f.h.answered(f.ids)
 	if !f.skipped {
 		f.err = f.h.send()
+	}
+	if g.slots != nil {
+		<-g.slots
 	}
 	g.mu.Lock()
 	next := f.next

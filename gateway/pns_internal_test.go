@@ -137,3 +137,33 @@ func TestPNSSignalFlightFailureIsReported(t *testing.T) {
 		t.Fatalf("the next signal: %v", err)
 	}
 }
+
+// While every slot is taken, an RFP's first signal waits, and the
+// notifications stored meanwhile join it: one signal for all of them.
+func TestPNSSignalWaitingForASlotTakesLaterNotifications(t *testing.T) {
+	g := &signalFlights{flights: map[string]*signalFlight{}, gather: 10 * time.Millisecond, slots: make(chan struct{}, 1)}
+	busy := &fakeHandOff{t: t, release: make(chan struct{})}
+	h := &fakeHandOff{t: t}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = g.do("other", 100, busy) }()
+	for busy.sent.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for i := range 5 {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = g.do("k", int64(i+1), h) }()
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := h.sent.Load(); n != 0 {
+		t.Fatalf("%d signals sent while no slot was free", n)
+	}
+	close(busy.release)
+	wg.Wait()
+	if n := h.sent.Load(); n != 1 {
+		t.Fatalf("%d signals, want 1", n)
+	}
+	if len(h.landings) != 1 || !slices.Equal(h.landings[0], []int64{1, 2, 3, 4, 5}) {
+		t.Fatalf("landings %v", h.landings)
+	}
+}

@@ -56,7 +56,9 @@ const rfpPullsPerRun = 100
 
 // rfpAnsweredChange (workflow.GetVersion) marks runs that skip notices of
 // notifications a finished pull already answered; older runs replay as
-// they were recorded.
+// they were recorded. It is asked at the first notice that could be
+// skipped, so a run that never has one carries no marker (nor the search
+// attribute update that comes with it).
 const (
 	rfpAnsweredChange  = "rfp-answered-notices"
 	rfpAnsweredVersion = 1
@@ -72,7 +74,6 @@ func RFP(ctx workflow.Context, in *RFPInput) error {
 		return temporal.NewNonRetryableApplicationError("integration and rfp ids are required", "BadInput", nil)
 	}
 	r := &rfpRun{in: *in, signals: workflow.GetSignalChannel(ctx, RFPSignal)}
-	r.skipAnswered = workflow.GetVersion(ctx, rfpAnsweredChange, workflow.DefaultVersion, rfpAnsweredVersion) >= rfpAnsweredVersion
 	if r.in.QuietAfterClose <= 0 {
 		r.in.QuietAfterClose = time.Hour
 	}
@@ -88,8 +89,6 @@ func RFP(ctx workflow.Context, in *RFPInput) error {
 type rfpRun struct {
 	in      RFPInput
 	signals workflow.ReceiveChannel
-	// skipAnswered: notices of answered notifications cause no pull.
-	skipAnswered bool
 }
 
 func (r *rfpRun) run(ctx workflow.Context) error {
@@ -107,7 +106,7 @@ func (r *rfpRun) run(ctx workflow.Context) error {
 	log := workflow.GetLogger(ctx)
 	var lastPull time.Time
 	for pulls := 0; ; {
-		r.drain()
+		r.drain(ctx)
 		if r.in.Dirty {
 			if pulls >= rfpPullsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 				return workflow.NewContinueAsNewError(ctx, RFP, &r.in)
@@ -116,7 +115,7 @@ func (r *rfpRun) run(ctx workflow.Context) error {
 				if err := workflow.Sleep(ctx, gap); err != nil {
 					return err
 				}
-				r.drain()
+				r.drain(ctx)
 			}
 			lastPull = workflow.Now(ctx)
 			pending := r.in.Pending
@@ -146,7 +145,7 @@ func (r *rfpRun) run(ctx workflow.Context) error {
 		sel.Select(ctx)
 		cancel()
 		if quiet {
-			r.drain()
+			r.drain(ctx)
 			if !r.in.Dirty {
 				return nil
 			}
@@ -156,10 +155,11 @@ func (r *rfpRun) run(ctx workflow.Context) error {
 
 // drain takes every buffered notice: the RFP is dirty, and the pull will
 // answer them.
-func (r *rfpRun) drain() {
+func (r *rfpRun) drain(ctx workflow.Context) {
 	var n RFPNotice
 	for r.signals.ReceiveAsync(&n) {
-		needed := !r.skipAnswered || needsPull(n, r.in.AnsweredUpTo, r.in.SupplierIDs)
+		needed := needsPull(n, r.in.AnsweredUpTo, r.in.SupplierIDs) ||
+			workflow.GetVersion(ctx, rfpAnsweredChange, workflow.DefaultVersion, rfpAnsweredVersion) < rfpAnsweredVersion
 		if n.SupplierID != "" && !slices.Contains(r.in.SupplierIDs, n.SupplierID) {
 			r.in.SupplierIDs = append(r.in.SupplierIDs, n.SupplierID)
 		}
