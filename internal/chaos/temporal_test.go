@@ -122,7 +122,19 @@ func TestTemporalDownUnderALiveStream(t *testing.T) {
 		settleWithin = 5 * time.Minute
 	}
 	s.settle(settleWithin).inWebhooks(r)
-	r.Notes = append(r.Notes, fmt.Sprintf("everything applied %v after Temporal was back", time.Since(back).Round(time.Second)))
+	// How long after Temporal's return the last of each kind was applied.
+	for _, kind := range []struct {
+		what  string
+		large bool
+	}{{"registrations", false}, {"manual syncs", true}} {
+		var last *time.Time
+		_ = db.Get(&last, `SELECT max(processed_at) FROM deliveries WHERE integration_id IN ($1, $2) AND large = $3 AND received_at > $4`,
+			busy.ID, quiet.ID, kind.large, stoppedAt)
+		if last != nil {
+			r.Notes = append(r.Notes, fmt.Sprintf("the last of the %s received during the outage was applied %v after Temporal was back",
+				kind.what, last.Sub(back).Round(time.Second)))
+		}
+	}
 	if starts := h.activityStarts(workflows.IngestWorkflowID(busy.ID), "Drain"); len(starts) > 0 {
 		r.Notes = append(r.Notes, "busy drainer after the outage: "+starts[len(starts)-1])
 	}
