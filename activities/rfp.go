@@ -127,14 +127,15 @@ func ours(configured, named []string) []string {
 }
 
 // heartbeat keeps a pull alive while it waits on the limiter or Cvent, so a
-// worker that dies mid-pull is noticed within the heartbeat timeout.
+// worker that dies mid-pull is noticed within the heartbeat timeout. The
+// first beat comes after one interval: most pulls end sooner and cost
+// Temporal no heartbeat write (the timeout runs from the start anyway).
 func (a *RFP) heartbeat(ctx context.Context) func() {
 	every := a.HeartbeatEvery
 	if every <= 0 {
 		every = 2 * time.Second
 	}
 	done := make(chan struct{})
-	activity.RecordHeartbeat(ctx)
 	go func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
