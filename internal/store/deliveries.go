@@ -83,7 +83,7 @@ const deliveriesChannel = "cventsync_deliveries"
 // InsertDelivery stores a delivery. When the integration already holds a
 // delivery with the same message stub it stores nothing and returns the
 // existing one with duplicate = true. A small delivery waiting to be applied
-// wakes its integration's drainer when the insert commits.
+// wakes its integration's drainer once the insert has committed.
 func (s *Store) InsertDelivery(ctx context.Context, d *Delivery) (duplicate bool, err error) {
 	d.Error = CleanText(d.Error, 1024)
 	if d.RequestID == "" {
@@ -95,19 +95,19 @@ func (s *Store) InsertDelivery(ctx context.Context, d *Delivery) (duplicate bool
 	if d.Flags == nil {
 		d.Flags = pq.StringArray{}
 	}
-	notify := d.Status == DeliveryReceived && !d.Large
 	err = s.db.QueryRowxContext(ctx, `
-		WITH ins AS (
-			INSERT INTO deliveries (integration_id, event_type, message_stub, message_time, item_count, body, status, error,
-				workflow_id, invitee_ids, large, flags, request_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14)
-			ON CONFLICT (integration_id, message_stub) WHERE message_stub IS NOT NULL DO NOTHING
-			RETURNING id, received_at)
-		SELECT id, received_at, CASE WHEN $13 THEN pg_notify('`+deliveriesChannel+`', $1) END IS NULL FROM ins`,
+		INSERT INTO deliveries (integration_id, event_type, message_stub, message_time, item_count, body, status, error,
+			workflow_id, invitee_ids, large, flags, request_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (integration_id, message_stub) WHERE message_stub IS NOT NULL DO NOTHING
+		RETURNING id, received_at`,
 		d.IntegrationID, d.EventType, d.MessageStub, d.MessageTime, d.ItemCount, d.Body, d.Status, d.Error, d.WorkflowID,
-		d.InviteeIDs, d.Large, d.Flags, notify, d.RequestID,
-	).Scan(&d.ID, &d.ReceivedAt, new(bool))
+		d.InviteeIDs, d.Large, d.Flags, d.RequestID,
+	).Scan(&d.ID, &d.ReceivedAt)
 	if err == nil {
+		if d.Status == DeliveryReceived && !d.Large {
+			s.waker.wake(d.IntegrationID)
+		}
 		return false, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
@@ -234,9 +234,7 @@ func (s *Store) MarkForReplay(ctx context.Context, id int64) (*Delivery, error) 
 		return nil, fmt.Errorf("mark delivery %d for replay: %w", id, err)
 	}
 	if !d.Large {
-		if _, err := s.db.ExecContext(ctx, `SELECT pg_notify('`+deliveriesChannel+`', $1)`, d.IntegrationID); err != nil {
-			return nil, fmt.Errorf("wake drainer: %w", err)
-		}
+		s.waker.wake(d.IntegrationID)
 	}
 	return &d, nil
 }

@@ -22,8 +22,9 @@ var ErrNotFound = errors.New("not found")
 
 // Store is the PostgreSQL-backed repository.
 type Store struct {
-	db  *sqlx.DB
-	url string // for LISTEN connections (Notifier)
+	db    *sqlx.DB
+	url   string // for LISTEN connections (Notifier)
+	waker drainerWaker
 }
 
 // Open connects to PostgreSQL and checks the connection.
@@ -41,7 +42,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	return &Store{db: db, url: url}, nil
+	st := &Store{db: db, url: url}
+	st.waker.s = st
+	return st, nil
 }
 
 // Close closes the connection pool.
