@@ -36,14 +36,10 @@ func (t *Tx) UpsertSpeakers(ctx context.Context, speakers []directory.Speaker) (
 	integ, id, first, last, display := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	title, company, bio, sessions, source := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	deleted := make([]bool, n)
-	locked := map[string]bool{}
+	if err := lockChangeLogsOf(ctx, t, batch, func(x *directory.Speaker) string { return x.IntegrationID }); err != nil {
+		return 0, err
+	}
 	for i, s := range batch {
-		if !locked[s.IntegrationID] {
-			if err := t.lockChangeLog(ctx, s.IntegrationID); err != nil {
-				return 0, err
-			}
-			locked[s.IntegrationID] = true
-		}
 		integ[i], id[i], first[i], last[i], display[i] = s.IntegrationID, s.SpeakerID, s.FirstName, s.LastName, s.DisplayName
 		title[i], company[i], bio[i] = s.Title, s.Company, s.Biography
 		sessions[i], deleted[i], source[i] = jsonOr(s.SessionIDs, "[]"), s.Deleted, s.SourceTime.UTC().Format(time.RFC3339Nano)

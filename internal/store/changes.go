@@ -114,6 +114,21 @@ func (t *Tx) lockChangeLog(ctx context.Context, integrationID string) error {
 	return lockChangeLog(ctx, t.tx, integrationID)
 }
 
+// lockChangeLogsOf locks the change counter of every integration that
+// rows belong to, once each, in the order met.
+func lockChangeLogsOf[T any](ctx context.Context, t *Tx, rows []T, integrationOf func(*T) string) error {
+	locked := map[string]bool{}
+	for i := range rows {
+		if id := integrationOf(&rows[i]); !locked[id] {
+			if err := t.lockChangeLog(ctx, id); err != nil {
+				return err
+			}
+			locked[id] = true
+		}
+	}
+	return nil
+}
+
 // tuple renders "(p.a, p.b, ...)" for a row comparison.
 func tuple(prefix string, cols []string) string {
 	parts := make([]string, len(cols))

@@ -71,14 +71,10 @@ func (t *Tx) UpsertSessions(ctx context.Context, sessions []directory.Session) (
 	integ, id, name, code, desc := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	starts, ends, tz, speakers, source := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	deleted := make([]bool, n)
-	locked := map[string]bool{}
+	if err := lockChangeLogsOf(ctx, t, batch, func(x *directory.Session) string { return x.IntegrationID }); err != nil {
+		return 0, err
+	}
 	for i, s := range batch {
-		if !locked[s.IntegrationID] {
-			if err := t.lockChangeLog(ctx, s.IntegrationID); err != nil {
-				return 0, err
-			}
-			locked[s.IntegrationID] = true
-		}
 		integ[i], id[i], name[i], code[i], desc[i] = s.IntegrationID, s.SessionID, s.Name, s.Code, s.Description
 		starts[i], ends[i], tz[i] = timeText(s.StartsAt), timeText(s.EndsAt), s.Timezone
 		if s.SpeakerIDs != nil {
