@@ -74,9 +74,16 @@ func (a *RFP) PullRFP(ctx context.Context, in *PullRFPInput) (*PullRFPResult, er
 	if err != nil {
 		return nil, err
 	}
-	suppliers := in.SupplierIDs
+	// Every supplier the RFP's notifications named, whichever signal
+	// carried them (the gateway's signals coalesce notifications and name
+	// one), and the legacy API is asked per supplier.
+	notified, err := a.Store.PNSNotifiedSuppliers(ctx, in.IntegrationID, in.RFPID)
+	if err != nil {
+		return nil, err
+	}
+	suppliers := union(in.SupplierIDs, notified)
 	if cfg.Flavour != pns.FlavourLegacy || len(suppliers) == 0 {
-		suppliers = ours(cfg.SupplierIDs, in.SupplierIDs)
+		suppliers = union(suppliers, cfg.SupplierIDs) // those named first
 	}
 	// Every notification stored before the pull begins is answered by it.
 	upTo, err := a.Store.LastPNSNotificationID(ctx, in.IntegrationID, in.RFPID)
@@ -111,16 +118,17 @@ func (a *RFP) PullRFP(ctx context.Context, in *PullRFPInput) (*PullRFPResult, er
 	return &PullRFPResult{ChangeType: res.ChangeType, Closed: res.Closed, Pulls: res.Pulls, UpTo: upTo}, nil
 }
 
-// ours is the integration's suppliers, those named first.
-func ours(configured, named []string) []string {
-	out := append([]string{}, named...)
-	for _, c := range configured {
+// union is first, then those of more not among them (supplier ids compare
+// without case).
+func union(first, more []string) []string {
+	out := append([]string{}, first...)
+	for _, m := range more {
 		dup := false
-		for _, n := range named {
-			dup = dup || strings.EqualFold(c, n)
+		for _, f := range first {
+			dup = dup || strings.EqualFold(m, f)
 		}
 		if !dup {
-			out = append(out, c)
+			out = append(out, m)
 		}
 	}
 	return out

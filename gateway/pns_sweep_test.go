@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/http"
 	"slices"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/cventsync/cventsync/activities"
 	"github.com/cventsync/cventsync/internal/devenv"
-	"github.com/cventsync/cventsync/internal/pns"
 	"github.com/cventsync/cventsync/internal/searchattr"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/workflows"
@@ -91,14 +89,7 @@ func TestPNSSweepHandsOnNotificationsNeverHanded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pb := proposal.Body()
-	n, _ := pns.Decode(pb)
-	missed := &store.PNSNotification{IntegrationID: e.id, IdemKey: pns.IdempotencyKey(n, pb), EventType: n.Type, RFPID: n.RFPID,
-		SupplierID: n.SupplierID, NotifiedAt: sql.NullTime{Time: n.Time, Valid: !n.Time.IsZero()}, Body: pb,
-		Status: store.PNSReceived, WorkflowID: workflows.RFPWorkflowID(e.id, open.ID)}
-	if _, err := e.store.InsertPNSNotification(ctx, missed); err != nil {
-		t.Fatal(err)
-	}
+	missed := e.storeOnly(proposal.Body())
 	// Nothing else hands them on: no workflow for the lost RFP, and both stay received.
 	time.Sleep(1500 * time.Millisecond) // older than the age given below, too
 	if _, err := c.DescribeWorkflowExecution(ctx, wid, ""); !errors.As(err, new(*serviceerror.NotFound)) {

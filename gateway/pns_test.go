@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/cventsync/cventsync/internal/pns"
 	"github.com/cventsync/cventsync/internal/simulator"
 	"github.com/cventsync/cventsync/internal/store"
 	"github.com/cventsync/cventsync/internal/testenv"
@@ -80,6 +82,10 @@ type rfpView struct {
 	DateRequirements []map[string]any `json:"dateRequirements"`
 	Pulls            int              `json:"pulls"`
 	Pending          bool             `json:"pending"`
+	Responses        []struct {
+		SupplierID string `json:"supplierId"`
+		Status     string `json:"status"`
+	} `json:"responses"`
 }
 
 type timelineEntry struct {
@@ -139,6 +145,20 @@ func (e *pnsEnv) recordRFPHistory(rfpID, name string) {
 		return last == enumspb.EVENT_TYPE_TIMER_STARTED, last.String()
 	})
 	recordHistory(e.t, c, wid, "", name)
+}
+
+// storeOnly stores a notification as the gateway does, without handing it
+// on: as if the gateway stopped between the two.
+func (e *pnsEnv) storeOnly(body []byte) *store.PNSNotification {
+	e.t.Helper()
+	n, _ := pns.Decode(body)
+	row := &store.PNSNotification{IntegrationID: e.id, IdemKey: pns.IdempotencyKey(n, body), EventType: n.Type, RFPID: n.RFPID,
+		SupplierID: n.SupplierID, NotifiedAt: sql.NullTime{Time: n.Time, Valid: !n.Time.IsZero()}, Body: body,
+		Status: store.PNSReceived, WorkflowID: workflows.RFPWorkflowID(e.id, n.RFPID)}
+	if _, err := e.store.InsertPNSNotification(context.Background(), row); err != nil {
+		e.t.Fatal(err)
+	}
+	return row
 }
 
 func (e *pnsEnv) act(typ, rfpID, supplierID string) simulator.Notification {
@@ -294,6 +314,39 @@ func TestPNSDuplicatesAndOutOfOrder(t *testing.T) {
 	// notifications came in: the first already saw the award.
 	if got := e.changeTypes(); len(got) != 1 || got[0] != "rfp.received" {
 		t.Errorf("change log %v", got)
+	}
+}
+
+// A legacy pull asks about every supplier the RFP's notifications named,
+// also one whose notice never reached the workflow (the gateway's signals
+// coalesce notifications and name one supplier; here S1's was never sent).
+func TestPNSLegacyPullAsksEverySupplierNotified(t *testing.T) {
+	e := newPNSEnv(t, pnsOptions{flavour: "legacy"})
+	rfp, notes := e.net.SendRFP("Two hotels", "S1", "S2")
+	var toS1, toS2 []byte
+	for _, n := range notes {
+		d, _ := pns.Decode(n.Body())
+		switch d.SupplierID {
+		case "S1":
+			toS1 = n.Body()
+		case "S2":
+			toS2 = n.Body()
+		}
+	}
+	if toS1 == nil || toS2 == nil {
+		t.Fatalf("the simulator did not notify both suppliers: %d notifications", len(notes))
+	}
+	e.storeOnly(toS1)
+	if status, body := e.sender.PostOnce(toS2); status != http.StatusOK {
+		t.Fatalf("S2's notification: %d %s", status, body)
+	}
+	v := e.waitRFP(rfp.ID, "the RFP", 15*time.Second, func(v rfpView) bool { return v.Pulls >= 1 })
+	var got []string
+	for _, r := range v.Responses {
+		got = append(got, r.SupplierID)
+	}
+	if len(got) != 2 {
+		t.Fatalf("responses of %v after a pull signalled for S2 only, want S1's and S2's", got)
 	}
 }
 

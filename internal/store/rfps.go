@@ -306,6 +306,17 @@ func (s *Store) LastPNSNotificationID(ctx context.Context, integrationID, rfpID 
 	return id, wrap("last pns notification", err)
 }
 
+// PNSNotifiedSuppliers lists the suppliers the RFP's notifications named.
+func (s *Store) PNSNotifiedSuppliers(ctx context.Context, integrationID, rfpID string) ([]string, error) {
+	var out []string
+	err := s.db.SelectContext(ctx, &out, `SELECT DISTINCT supplier_id FROM pns_notifications
+		WHERE integration_id = $1 AND rfp_id = $2 AND supplier_id <> '' ORDER BY supplier_id`, integrationID, rfpID)
+	if err != nil {
+		return nil, fmt.Errorf("pns notified suppliers: %w", err)
+	}
+	return out, nil
+}
+
 // RecordRFPPullFailure notes a pull that Cvent refused (it is not retried).
 func (s *Store) RecordRFPPullFailure(ctx context.Context, integrationID, rfpID, reason string, notificationIDs []int64) error {
 	if notificationIDs == nil {
