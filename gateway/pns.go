@@ -247,7 +247,7 @@ func (s *Server) pnsReceive(c *gin.Context) {
 // received, for the maintenance sweep.
 func (s *Server) handOnRFP(ctx context.Context, integrationID, rfpID string, notice workflows.RFPNotice) {
 	h := &rfpHandOff{s: s, ctx: ctx, integrationID: integrationID, rfpID: rfpID, notice: notice}
-	go func() { _ = rfpSignals.do(workflows.RFPWorkflowID(integrationID, rfpID), notice.NotificationID, h) }()
+	rfpSignals.hand(workflows.RFPWorkflowID(integrationID, rfpID), notice.NotificationID, h)
 }
 
 // rfpHandOff hands notifications of one RFP to its workflow.
@@ -333,30 +333,45 @@ type signalFlight struct {
 	next     *signalFlight
 }
 
-// do hands notification id (0: a refresh, which is no notification) on
-// for key: sends the signal, or joins the one that has not gone yet, and
-// answers the outcome of the signal that covers it.
+// hand hands notification id (0: a refresh, which is no notification) on
+// for key and returns at once: it joins the signal of the key that has not
+// gone yet, or starts one. Only a flight has a goroutine, so a burst costs
+// one per RFP, not one per notification.
+func (g *signalFlights) hand(key string, id int64, h handOff) {
+	if f, first := g.enter(key, id, h); first {
+		go g.run(key, f)
+	}
+}
+
+// do is hand, then waits for the outcome of the signal that covers id.
 func (g *signalFlights) do(key string, id int64, h handOff) error {
+	f, first := g.enter(key, id, h)
+	if first {
+		g.run(key, f)
+	} else {
+		<-f.done
+	}
+	return f.err
+}
+
+// enter puts id on the key's flight that has not gone yet (a new one when
+// none is on its way: first).
+func (g *signalFlights) enter(key string, id int64, h handOff) (f *signalFlight, first bool) {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	f, busy := g.flights[key]
 	if !busy {
 		f = &signalFlight{open: true, done: make(chan struct{})}
-		f.join(id, h)
 		g.flights[key] = f
-		g.mu.Unlock()
-		g.run(key, f)
-		return f.err
-	}
-	if !f.open {
+		first = true
+	} else if !f.open {
 		if f.next == nil {
 			f.next = &signalFlight{open: true, followUp: true, done: make(chan struct{})}
 		}
 		f = f.next
 	}
 	f.join(id, h)
-	g.mu.Unlock()
-	<-f.done
-	return f.err
+	return f, first
 }
 
 func (f *signalFlight) join(id int64, h handOff) {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -165,5 +166,36 @@ func TestPNSSignalWaitingForASlotTakesLaterNotifications(t *testing.T) {
 	}
 	if len(h.landings) != 1 || !slices.Equal(h.landings[0], []int64{1, 2, 3, 4, 5}) {
 		t.Fatalf("landings %v", h.landings)
+	}
+}
+
+// hand returns at once, and a burst runs on one goroutine per RFP: the
+// notifications handed while the signal waits for a slot all ride on it.
+func TestPNSSignalHandDoesNotWait(t *testing.T) {
+	g := &signalFlights{flights: map[string]*signalFlight{}, gather: 10 * time.Millisecond, slots: make(chan struct{}, 1)}
+	g.slots <- struct{}{} // every slot taken
+	h := &fakeHandOff{t: t}
+	before := runtime.NumGoroutine()
+	for i := range 50 {
+		g.hand("k", int64(i+1), h) // would block here if it waited
+	}
+	if n := runtime.NumGoroutine() - before; n > 5 { // one per notification would be 50
+		t.Errorf("%d goroutines for one RFP's burst", n)
+	}
+	<-g.slots // a slot frees
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h.mu.Lock()
+		landed := len(h.landings)
+		h.mu.Unlock()
+		if landed > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n := h.sent.Load(); n != 1 || len(h.landings) != 1 || len(h.landings[0]) != 50 {
+		t.Fatalf("%d signals, landings %v; want one signal carrying 50", n, h.landings)
 	}
 }
