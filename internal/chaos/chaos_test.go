@@ -81,6 +81,7 @@ func TestMain(m *testing.M) {
 	began := time.Now()
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build cventsync: %v\n%s", err, out)
+		os.RemoveAll(dir)
 		os.Exit(1)
 	}
 	built := time.Since(began)
