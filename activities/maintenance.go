@@ -113,7 +113,9 @@ func (m *Maintenance) FindStaleWork(ctx context.Context, in *StaleWorkInput) (*S
 	if w.Drain, err = m.Store.IntegrationsNeedingDrain(ctx, now.Add(-small)); err != nil {
 		return nil, err
 	}
-	stale, err := m.Store.StaleLargeDeliveries(ctx, now.Add(-large), maxStaleLargePerRun)
+	// A large delivery whose workflow the gateway could not start waits no
+	// longer than a small one.
+	stale, err := m.Store.StaleLargeDeliveries(ctx, now.Add(-large), now.Add(-min(small, large)), maxStaleLargePerRun)
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,7 @@ const startTimeout = 3 * time.Second
 // idempotent, and only a delivery still waiting is applied.
 func (s *Server) startLarge(ctx context.Context, in *store.Integration, d *store.Delivery) error {
 	if s.temporalLikelyDown() {
+		s.retryLargeLater(in, d)
 		return errTemporalDown
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startTimeout)
@@ -56,13 +57,23 @@ func (s *Server) startLarge(ctx context.Context, in *store.Integration, d *store
 	})
 	if err != nil {
 		s.noteTemporalDown()
-		s.log.Warn("temporal did not take the delivery; the maintenance sweep starts it later", "deliveryId", d.ID, "error", err)
+		s.log.Warn("temporal did not take the delivery; retrying", "deliveryId", d.ID, "error", err)
+		s.retryLargeLater(in, d)
 		return fmt.Errorf("start workflow: %w", err)
 	}
 	if err := s.opts.Store.MarkDispatched(context.WithoutCancel(ctx), d.ID, d.WorkflowID); err != nil {
 		s.log.Error("could not record dispatch", "deliveryId", d.ID, "error", err)
 	}
 	return nil
+}
+
+// retryLargeLater hands a large delivery's failed start to the retry loop
+// (the maintenance sweep is the backstop should this gateway die).
+func (s *Server) retryLargeLater(in *store.Integration, d *store.Delivery) {
+	// What the start needs, not the body: a queued start holds no payload.
+	slim := &store.Delivery{ID: d.ID, IntegrationID: d.IntegrationID, EventType: d.EventType, MessageStub: d.MessageStub,
+		WorkflowID: d.WorkflowID}
+	s.ingest.retryLater("large:"+itoa(d.ID), func(ctx context.Context) error { return s.startLarge(ctx, in, slim) })
 }
 
 var errTemporalDown = fmt.Errorf("temporal unreachable")
@@ -85,8 +96,9 @@ type ingestStarter struct {
 	// started remembers recent starts, so a burst before the drainer has
 	// taken its lease starts one workflow, not one per webhook.
 	started map[string]time.Time
-	// failed holds integrations whose start failed, to retry.
-	failed map[string]*store.Integration
+	// failed holds the starts that failed, to retry, by what they start:
+	// "ingest:<integration>" or "large:<delivery>".
+	failed map[string]func(context.Context) error
 	wake   chan struct{}
 }
 
@@ -94,7 +106,7 @@ type ingestStarter struct {
 const recentStart = 2 * time.Second
 
 func newIngestStarter(s *Server) *ingestStarter {
-	return &ingestStarter{s: s, started: map[string]time.Time{}, failed: map[string]*store.Integration{}, wake: make(chan struct{}, 1)}
+	return &ingestStarter{s: s, started: map[string]time.Time{}, failed: map[string]func(context.Context) error{}, wake: make(chan struct{}, 1)}
 }
 
 // kick makes sure in's deliveries will be drained. Temporal is never on
@@ -114,24 +126,28 @@ func (k *ingestStarter) kick(ctx context.Context, in *store.Integration) bool {
 	}
 	k.mu.Unlock()
 	if k.s.temporalLikelyDown() {
-		k.retryLater(in)
+		k.retryIngestLater(in)
 		return false
 	}
 	// DoChan joins a start already under way; nobody waits on the result.
 	k.flight.DoChan(in.ID, func() (any, error) {
 		err := k.start(context.WithoutCancel(ctx), in)
 		if err != nil {
-			k.retryLater(in)
+			k.retryIngestLater(in)
 		}
 		return nil, err
 	})
 	return true
 }
 
-// retryLater hands in to the retry loop.
-func (k *ingestStarter) retryLater(in *store.Integration) {
+func (k *ingestStarter) retryIngestLater(in *store.Integration) {
+	k.retryLater("ingest:"+in.ID, func(ctx context.Context) error { return k.start(ctx, in) })
+}
+
+// retryLater hands a start that failed to the retry loop.
+func (k *ingestStarter) retryLater(key string, start func(context.Context) error) {
 	k.mu.Lock()
-	k.failed[in.ID] = in
+	k.failed[key] = start
 	k.mu.Unlock()
 	select {
 	case k.wake <- struct{}{}:
@@ -165,7 +181,7 @@ func (k *ingestStarter) start(ctx context.Context, in *store.Integration) error 
 	}
 	k.mu.Lock()
 	k.started[in.ID] = time.Now()
-	delete(k.failed, in.ID)
+	delete(k.failed, "ingest:"+in.ID)
 	for id, t := range k.started {
 		if time.Since(t) > recentStart {
 			delete(k.started, id)
@@ -175,15 +191,15 @@ func (k *ingestStarter) start(ctx context.Context, in *store.Integration) error 
 	return nil
 }
 
-// retry starts, with a growing pause, the ingest workflows whose start
-// failed, until ctx ends.
+// retry makes, with a growing pause, the workflow starts that failed
+// (ingest workflows and large deliveries' workflows), until ctx ends.
 func (k *ingestStarter) retry(ctx context.Context) {
 	pause := 500 * time.Millisecond
 	for {
 		k.mu.Lock()
-		pending := make([]*store.Integration, 0, len(k.failed))
-		for _, in := range k.failed {
-			pending = append(pending, in)
+		pending := make(map[string]func(context.Context) error, len(k.failed))
+		for key, start := range k.failed {
+			pending[key] = start
 		}
 		k.mu.Unlock()
 		if len(pending) == 0 {
@@ -202,11 +218,14 @@ func (k *ingestStarter) retry(ctx context.Context) {
 		}
 		k.s.temporalDownUntil.Store(0) // probe for real instead of trusting the last failure
 		ok := true
-		for _, in := range pending {
-			if err := k.start(ctx, in); err != nil {
+		for key, start := range pending {
+			if err := start(ctx); err != nil {
 				ok = false
 				break
 			}
+			k.mu.Lock()
+			delete(k.failed, key)
+			k.mu.Unlock()
 		}
 		if ok {
 			pause = 500 * time.Millisecond

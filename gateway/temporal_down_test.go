@@ -58,6 +58,15 @@ func TestDeliveryWhileTemporalIsDown(t *testing.T) {
 		t.Errorf("deliveries with Temporal known down: %+v", second)
 	}
 
+	// A manual sync (a large delivery, a workflow of its own) stored while
+	// Temporal is down is started by the maintenance sweep once Temporal is
+	// back, without waiting for the two minutes a dispatched one may run.
+	sync, _ := manualSync("down-sync", 150)
+	big := s.post(in, in.WebhookToken, sync, http.StatusOK)
+	if big.DeliveryID == 0 {
+		t.Fatalf("manual sync with Temporal down: %+v", big)
+	}
+
 	tp = start() // same address, fresh server: the worker and the dispatcher reconnect
 	t.Cleanup(func() { _ = tp.Stop() })
 	if got := s.waitDelivery(ans.DeliveryID, 60*time.Second); got.Status != store.DeliveryProcessed {
@@ -66,7 +75,13 @@ func TestDeliveryWhileTemporalIsDown(t *testing.T) {
 	if got := s.waitDelivery(second.DeliveryID, 60*time.Second); got.Status != store.DeliveryProcessed {
 		t.Fatalf("second delivery after Temporal came back: %s %s", got.Status, got.Error)
 	}
-	if got := s.attendees(in, ""); len(got) != 2 || !got[0].Access || !got[1].Access {
+	if got := s.waitDelivery(big.DeliveryID, 60*time.Second); got.Status != store.DeliveryProcessed {
+		t.Fatalf("manual sync stored while Temporal was down, 60 s after it came back: %s %s", got.Status, got.Error)
+	}
+	if got := s.attendees(in, "?limit=1000"); len(got) != 152 {
+		t.Fatalf("attendees after recovery: %d, want 2 registrations and 150 synced", len(got))
+	}
+	if got := s.attendees(in, ""); len(got) < 2 || !got[0].Access || !got[1].Access {
 		t.Fatalf("attendee after recovery: %+v", got)
 	}
 }

@@ -274,11 +274,14 @@ func (s *Store) IntegrationsNeedingDrain(ctx context.Context, olderThan time.Tim
 
 // StaleLargeDeliveries lists large deliveries waiting since before
 // olderThan, oldest first: their workflow may be gone (terminated, timed out,
-// namespace reset) and must be started again.
-func (s *Store) StaleLargeDeliveries(ctx context.Context, olderThan time.Time, limit int) ([]Delivery, error) {
+// namespace reset) and must be started again. One whose workflow was never
+// started (Temporal did not answer the gateway) is stale from
+// undispatchedBefore on.
+func (s *Store) StaleLargeDeliveries(ctx context.Context, olderThan, undispatchedBefore time.Time, limit int) ([]Delivery, error) {
 	var out []Delivery
 	err := s.db.SelectContext(ctx, &out, `SELECT `+deliverySummaryColumns+` FROM deliveries
-		WHERE status = 'received' AND large AND received_at < $1 ORDER BY id LIMIT $2`, olderThan, limit)
+		WHERE status = 'received' AND large AND (received_at < $1 OR (dispatched_at IS NULL AND received_at < $3))
+		ORDER BY id LIMIT $2`, olderThan, limit, undispatchedBefore)
 	if err != nil {
 		return nil, fmt.Errorf("list stale large deliveries: %w", err)
 	}
