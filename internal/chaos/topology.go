@@ -9,8 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -227,24 +225,6 @@ func (t *Topology) Stop(keepDir ...bool) {
 }
 
 // reapLeftovers stops the PostgreSQL clusters of topologies whose test
-// binary was killed before it could stop them, and removes their
-// directories. (Temporal and the cventsync processes die with their parent.)
-func reapLeftovers() {
-	dirs, _ := filepath.Glob(filepath.Join("/tmp", dirPrefix+"*"))
-	for _, dir := range dirs {
-		b, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
-		if err != nil {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 0 || syscall.Kill(pid, 0) == nil {
-			continue // its test binary is still running
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err = devenv.StopPostgresDir(ctx, filepath.Join(dir, "pg"))
-		cancel()
-		if err == nil {
-			os.RemoveAll(dir)
-		}
-	}
-}
+// binary was killed before it could stop them. (Temporal and the cventsync
+// processes die with their parent.)
+func reapLeftovers() { devenv.ReapAbandonedPostgres(dirPrefix) }

@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -171,28 +170,8 @@ func sharedPostgres() (string, error) {
 	return pg.ServerURL("postgres"), nil
 }
 
-// reapLeftoverClusters stops the throwaway clusters of test binaries that
-// were killed (e.g. by -timeout) before Main could stop them: pg_ctl detaches
-// the server, so nothing else would.
-func reapLeftoverClusters() {
-	dirs, _ := filepath.Glob(filepath.Join("/tmp", pgDirPrefix+"*"))
-	for _, dir := range dirs {
-		b, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
-		if err != nil {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 0 || syscall.Kill(pid, 0) == nil {
-			continue // its test binary is still running
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err = devenv.StopPostgresDir(ctx, filepath.Join(dir, "pg"))
-		cancel()
-		if err == nil {
-			os.RemoveAll(dir)
-		}
-	}
-}
+// reapLeftoverClusters stops the throwaway clusters of killed test binaries.
+func reapLeftoverClusters() { devenv.ReapAbandonedPostgres(pgDirPrefix) }
 
 // TemporalAddress returns host:port of a Temporal frontend: TEMPORAL_ADDRESS
 // when set, else an in-memory dev server shared by the tests of this binary,
