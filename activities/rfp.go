@@ -27,7 +27,10 @@ type RFP struct {
 	// Box opens the sealed pull secret (nil: stored in clear, dev only).
 	Box        *secret.Box
 	HTTPClient *http.Client
-	Logger     *slog.Logger
+	// Calls counts the REST flavour's calls against the account's daily
+	// quota (nil: not counted).
+	Calls  cvent.CallCounter
+	Logger *slog.Logger
 	// HeartbeatEvery is how often a running pull heartbeats (default 2 s).
 	HeartbeatEvery time.Duration
 
@@ -177,7 +180,7 @@ func (a *RFP) puller(ctx context.Context, integrationID string) (pns.Puller, *st
 			return nil, nil, temporal.NewNonRetryableApplicationError("pull secret: "+err.Error(), "BadSecret", err)
 		}
 	}
-	pc := pns.PullConfig{Flavour: cfg.Flavour, BaseURL: cfg.BaseURL, ClientID: cfg.ClientID, HTTPClient: a.HTTPClient}
+	pc := pns.PullConfig{Flavour: cfg.Flavour, BaseURL: cfg.BaseURL, ClientID: cfg.ClientID, HTTPClient: a.HTTPClient, Calls: a.Calls}
 	if cfg.Flavour == pns.FlavourLegacy {
 		pc.APIKey = sec
 	} else {

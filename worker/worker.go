@@ -116,6 +116,9 @@ func Register(r sdkworker.Registry, deps Deps) {
 	rfp := &activities.RFP{Store: deps.Store, Logger: deps.Logger}
 	if deps.Cvent != nil {
 		rfp.Box = deps.Cvent.Box
+		if deps.Cvent.Usage != nil {
+			rfp.Calls = deps.Cvent.Usage // REST pulls count against the account's daily quota
+		}
 	}
 	r.RegisterActivity(rfp)
 }

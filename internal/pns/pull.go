@@ -44,6 +44,9 @@ type PullConfig struct {
 	// Limiter paces every call (share one per account); nil = unpaced.
 	Limiter    *rate.Limiter
 	HTTPClient *http.Client
+	// Calls counts the REST flavour's calls against the account's daily
+	// quota (the legacy CSN API's key is not a REST account); nil = not counted.
+	Calls cvent.CallCounter
 }
 
 // Puller fetches an RFP and the given suppliers' responses to it.
@@ -69,7 +72,7 @@ func NewPuller(cfg PullConfig) (Puller, error) {
 		return &legacyPuller{cfg: cfg, base: strings.TrimRight(base, "/")}, nil
 	case FlavourREST, "":
 		c, err := cvent.New(cvent.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Scope: "",
-			BaseURL: cfg.BaseURL, HTTPClient: cfg.HTTPClient, Limiter: cfg.Limiter})
+			BaseURL: cfg.BaseURL, HTTPClient: cfg.HTTPClient, Limiter: cfg.Limiter, Calls: cfg.Calls})
 		if err != nil {
 			return nil, fmt.Errorf("pns: %w", err)
 		}
