@@ -39,20 +39,15 @@ func (s *String) UnmarshalJSON(b []byte) error {
 	case b[0] == '[':
 		// A list where a scalar was expected: its scalars, joined (as a
 		// mapped field's path reads them).
-		var items []json.RawMessage
-		if err := json.Unmarshal(b, &items); err != nil {
+		// One parse, however deep the nesting.
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		var list any
+		if err := dec.Decode(&list); err != nil {
 			return err
 		}
-		parts := make([]string, 0, len(items))
-		for _, item := range items {
-			var v String
-			if err := v.UnmarshalJSON(item); err != nil {
-				return err
-			}
-			if v != "" {
-				parts = append(parts, string(v))
-			}
-		}
+		var parts []string
+		collectScalars(list, &parts)
 		*s = String(strings.Join(parts, ", "))
 	case b[0] == '{':
 		// An object where a scalar was expected: keep nothing rather than fail the
@@ -62,6 +57,28 @@ func (s *String) UnmarshalJSON(b []byte) error {
 		*s = String(b) // number or bool literal, as written
 	}
 	return nil
+}
+
+// collectScalars appends the trimmed, non-empty scalars of a decoded list,
+// its nested lists included; objects hold no value.
+func collectScalars(v any, out *[]string) {
+	var text string
+	switch t := v.(type) {
+	case []any:
+		for _, e := range t {
+			collectScalars(e, out)
+		}
+		return
+	case string:
+		text = t
+	case json.Number:
+		text = t.String()
+	case bool:
+		text = strconv.FormatBool(t)
+	}
+	if text = strings.TrimSpace(text); text != "" {
+		*out = append(*out, text)
+	}
 }
 
 // Bool accepts true/false, "true"/"True"/"yes"/"no", 1/0 and "1"/"0".
