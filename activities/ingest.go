@@ -2,11 +2,16 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/cventsync/cventsync/internal/ingest"
 	"github.com/cventsync/cventsync/internal/mapping"
@@ -107,6 +112,9 @@ func (d *Directory) Drain(ctx context.Context, in *DrainInput) (*DrainResult, er
 	if err := d.Store.AcquireLease(ctx, in.IntegrationID, holder, leaseTTL); err != nil {
 		return nil, err
 	}
+	work, detached := outlastTemporal(ctx, d.logger(), in.IntegrationID)
+	defer work.stop(nil)
+	ctx = work.ctx
 	res := &DrainResult{}
 	var batch *BatchRecord
 	closeBatch := func() {
@@ -126,7 +134,9 @@ func (d *Directory) Drain(ctx context.Context, in *DrainInput) (*DrainResult, er
 			return nil, err
 		}
 		res.Deliveries += n
-		activity.RecordHeartbeat(ctx, res.Deliveries)
+		if !detached() {
+			activity.RecordHeartbeat(ctx, res.Deliveries)
+		}
 		now := time.Now()
 		if n > 0 {
 			lastWork = now
@@ -138,15 +148,21 @@ func (d *Directory) Drain(ctx context.Context, in *DrainInput) (*DrainResult, er
 		if n > 0 {
 			continue // more may be waiting
 		}
-		if now.Sub(started) >= in.MaxRunTime {
+		// Detached, the drainer cannot continue as new: it goes on.
+		if now.Sub(started) >= in.MaxRunTime && !detached() {
 			return res, nil
 		}
 		if batch == nil && now.Sub(lastWork) >= in.IdleTimeout {
 			return d.stopDraining(ctx, in, res, &batch, holder)
 		}
 		if now.Sub(lastRenew) >= renewLease {
-			if err := d.Store.AcquireLease(ctx, in.IntegrationID, holder, leaseTTL); err != nil {
+			mine, err := d.Store.RenewLease(ctx, in.IntegrationID, holder, leaseTTL)
+			if err != nil {
 				return nil, err
+			}
+			if !mine {
+				// A newer attempt took over (Temporal timed this one out).
+				return res, nil
 			}
 			lastRenew = now
 		}
@@ -167,6 +183,62 @@ func (d *Directory) Drain(ctx context.Context, in *DrainInput) (*DrainResult, er
 		}
 		timer.Stop()
 	}
+}
+
+// drainContext is what a drainer works under.
+type drainContext struct {
+	ctx  context.Context
+	stop context.CancelCauseFunc
+}
+
+// outlastTemporal gives the drainer a context that Temporal's absence does
+// not end. The SDK cancels an activity whose heartbeat cannot reach the
+// server, but the drainer needs only PostgreSQL: while Temporal is down it
+// goes on applying deliveries (detached), with its lease renewed, until a
+// newer attempt takes the lease over once Temporal is back, it goes idle, or
+// the worker stops. Any other cancellation (the workflow's, the worker's)
+// ends it as before.
+func outlastTemporal(ctx context.Context, log interface{ Warn(string, ...any) }, integrationID string) (*drainContext, func() bool) {
+	work, stop := context.WithCancelCause(context.WithoutCancel(ctx))
+	var detached atomic.Bool
+	stopping := activity.GetWorkerStopChannel(ctx)
+	go func() {
+		select {
+		case <-work.Done():
+			return
+		case <-stopping:
+			stop(errors.New("the worker is stopping"))
+			return
+		case <-ctx.Done():
+		}
+		if cause := context.Cause(ctx); temporalUnreachable(cause) {
+			detached.Store(true)
+			log.Warn("Temporal unreachable: the drainer goes on applying deliveries without it", "integrationId", integrationID, "error", cause)
+			select {
+			case <-work.Done():
+			case <-stopping:
+				stop(errors.New("the worker is stopping"))
+			}
+			return
+		}
+		stop(context.Cause(ctx))
+	}()
+	return &drainContext{ctx: work, stop: stop}, detached.Load
+}
+
+// temporalUnreachable reports whether the SDK cancelled an activity because
+// the server did not answer its heartbeat (rather than cancelling it).
+func temporalUnreachable(err error) bool {
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return true
+	}
+	return false
 }
 
 // stopDraining gives the lease up and then claims once more: a delivery

@@ -100,13 +100,24 @@ type ingestStarter struct {
 	// "ingest:<integration>" or "large:<delivery>".
 	failed map[string]func(context.Context) error
 	wake   chan struct{}
+	// liveUntil remembers a lease seen live, for liveFor: a busy
+	// integration's webhooks then skip the lease read.
+	liveUntil map[string]time.Time
 }
+
+// liveFor is how long a lease seen live is trusted without reading it
+// again. It is safe because a drainer gives its lease up only after
+// ingestIdle (30 s) without work, and then claims once more: a delivery
+// stored within liveFor of a delivery that found the lease live is either
+// seen by the running drainer or by that last claim.
+const liveFor = 250 * time.Millisecond
 
 // recentStart is how long a start is trusted before the lease must show it.
 const recentStart = 2 * time.Second
 
 func newIngestStarter(s *Server) *ingestStarter {
-	return &ingestStarter{s: s, started: map[string]time.Time{}, failed: map[string]func(context.Context) error{}, wake: make(chan struct{}, 1)}
+	return &ingestStarter{s: s, started: map[string]time.Time{}, failed: map[string]func(context.Context) error{},
+		wake: make(chan struct{}, 1), liveUntil: map[string]time.Time{}}
 }
 
 // kick makes sure in's deliveries will be drained. Temporal is never on
@@ -115,8 +126,27 @@ func newIngestStarter(s *Server) *ingestStarter {
 // once. It reports false when Temporal is known to be down (the delivery is
 // stored and is applied once a start succeeds).
 func (k *ingestStarter) kick(ctx context.Context, in *store.Integration) bool {
+	asked := time.Now()
+	k.mu.Lock()
+	trusted := asked.Before(k.liveUntil[in.ID])
+	k.mu.Unlock()
+	if trusted {
+		return true
+	}
 	live, err := k.s.opts.Store.DrainerLive(ctx, in.ID)
 	if err == nil && live {
+		if time.Since(asked) < liveFor { // an answer that took long is not trusted for later
+			k.mu.Lock()
+			k.liveUntil[in.ID] = asked.Add(liveFor)
+			if len(k.liveUntil) > 256 {
+				for id, until := range k.liveUntil {
+					if asked.After(until) {
+						delete(k.liveUntil, id)
+					}
+				}
+			}
+			k.mu.Unlock()
+		}
 		return true
 	}
 	k.mu.Lock()

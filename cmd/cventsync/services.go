@@ -130,6 +130,11 @@ func runWorker(ctx context.Context, cfg *config.Config, st *store.Store, log *sl
 		return err
 	}
 	defer stopHTTP()
+	stopPprof, err := servePprof(cfg.WorkerPprofAddr, "worker", log)
+	if err != nil {
+		return fmt.Errorf("pprof listener on %s (CVENTSYNC_WORKER_PPROF_ADDR): %w", cfg.WorkerPprofAddr, err)
+	}
+	defer stopPprof()
 	log.Info("worker running", "taskQueue", cfg.TaskQueue, "temporal", opts.HostPort, "temporalSecurity", temporalconn.FromConfig(cfg).Security())
 	<-ctx.Done()
 	w.Stop()
@@ -175,6 +180,11 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
+	stopPprof, err := servePprof(cfg.PprofAddr, "gateway", log)
+	if err != nil {
+		return fmt.Errorf("pprof listener on %s (CVENTSYNC_PPROF_ADDR): %w", cfg.PprofAddr, err)
+	}
+	defer stopPprof()
 	box, err := cfg.SecretBox()
 	if err != nil {
 		return err

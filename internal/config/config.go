@@ -53,6 +53,10 @@ type Config struct {
 	// MetricsToken, when set, is the bearer token gateway's and worker's
 	// /metrics want (the gateway's address is public).
 	MetricsToken string `env:"CVENTSYNC_METRICS_TOKEN"`
+	// PprofAddr and WorkerPprofAddr, when set, serve Go's runtime profiles
+	// (/debug/pprof/) on a listener of their own; keep them on loopback.
+	PprofAddr       string `env:"CVENTSYNC_PPROF_ADDR"`
+	WorkerPprofAddr string `env:"CVENTSYNC_WORKER_PPROF_ADDR"`
 
 	// Connection security for a production Temporal cluster or Temporal
 	// Cloud; all unset means plaintext, as the local dev server expects.

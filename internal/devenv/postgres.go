@@ -318,6 +318,9 @@ func (p *Postgres) start(ctx context.Context, noSync bool) error {
 	}
 	// pg_ctl passes -o through a shell, hence the quoting.
 	o := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories='%s'", p.Port, sockDir)
+	if x := os.Getenv("CVENTSYNC_DEV_PG_OPTIONS"); x != "" {
+		o += " " + x
+	}
 	if noSync {
 		o += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 	}

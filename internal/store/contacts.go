@@ -73,7 +73,7 @@ func (s *Store) ApplyPlatformEdit(ctx context.Context, integrationID, inviteeID 
 			return err
 		}
 		return tx.QueryRowxContext(ctx, `INSERT INTO contact_updates (integration_id, invitee_id, contact_id, fields)
-			VALUES ($1, $2, $3, $4) RETURNING id`, integrationID, inviteeID, contactID, b).Scan(&updateID)
+			VALUES ($1, $2, $3, $4) RETURNING id`, integrationID, inviteeID, contactID, string(b)).Scan(&updateID)
 	})
 	return updateID, err
 }
@@ -218,7 +218,7 @@ func (s *Store) ClaimContactPush(ctx context.Context, integrationID, contactID, 
 		b, _ := json.Marshal(push.Fields)
 		_, err := tx.ExecContext(ctx, `UPDATE contact_pushes SET owner = $3, lease_until = $4, covers = $5, fields = $6,
 			unknown = $7, updated_at = now() WHERE integration_id = $1 AND contact_id = $2`,
-			integrationID, contactID, owner, leaseUntil, push.Covers, b, unknown)
+			integrationID, contactID, owner, leaseUntil, push.Covers, string(b), unknown)
 		return err
 	})
 	if err != nil {

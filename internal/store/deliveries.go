@@ -191,7 +191,7 @@ func markProcessed(ctx context.Context, tx *sqlx.Tx, id int64, result any, workf
 			apply_count = apply_count + 1,
 			workflow_id = CASE WHEN $3 = '' THEN workflow_id ELSE $3 END,
 			run_id = CASE WHEN $4 = '' THEN run_id ELSE $4 END
-		WHERE id = $1`, id, b, workflowID, runID)
+		WHERE id = $1`, id, string(b), workflowID, runID)
 	if err != nil {
 		return fmt.Errorf("mark delivery %d processed: %w", id, err)
 	}

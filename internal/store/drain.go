@@ -34,6 +34,21 @@ func (s *Store) AcquireLease(ctx context.Context, integrationID, holder string, 
 	return nil
 }
 
+// RenewLease extends holder's lease by ttl from now, and reports false when
+// the lease is no longer holder's (another drainer took it over).
+func (s *Store) RenewLease(ctx context.Context, integrationID, holder string, ttl time.Duration) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE ingest_leases SET expires_at = now() + $3 * interval '1 millisecond'
+		WHERE integration_id = $1 AND holder = $2`, integrationID, holder, ttl.Milliseconds())
+	if err != nil {
+		return false, fmt.Errorf("renew ingest lease of %s: %w", integrationID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("renew ingest lease of %s: %w", integrationID, err)
+	}
+	return n == 1, nil
+}
+
 // ReleaseLease ends holder's lease. The caller must claim once more after it.
 func (s *Store) ReleaseLease(ctx context.Context, integrationID, holder string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE ingest_leases SET expires_at = now() - interval '1 millisecond'
@@ -144,32 +159,39 @@ func (s *Store) ApplyBatch(ctx context.Context, ids []int64, workflowID, runID s
 		for i := range claimed {
 			all[i] = &claimed[i]
 		}
-		err := applyUnder(ctx, tx, "claim", func() error {
-			results, err := apply(ctx, btx, all)
-			if err == nil {
-				err = markProcessedMany(ctx, tx, all, results, workflowID, runID)
-			}
-			if err == nil {
-				out.Applied, out.Results = all, results
-			}
+		// The deliveries are marked processed outside the savepoints, by the
+		// transaction that locked them: a row locked by a transaction and
+		// updated by its subtransaction gets a MultiXact as its xmax, and
+		// PostgreSQL never lets an index scan skip such a dead row, so the
+		// claim query would step over every delivery ever processed until
+		// the next VACUUM.
+		var results []any
+		err := applyUnder(ctx, tx, "claim", func() (err error) {
+			results, err = apply(ctx, btx, all)
 			return err
 		})
+		if err == nil {
+			if err := markProcessedMany(ctx, tx, all, results, workflowID, runID); err != nil {
+				return err
+			}
+			out.Applied, out.Results = all, results
+			return nil
+		}
 		// Whatever failed the claim as a whole (bad data, or something only
 		// the combination provokes) is looked for one delivery at a time; a
 		// lone delivery's passing error, or a cancelled context, is returned.
-		if err == nil || ctx.Err() != nil || (len(all) == 1 && !permanent(err)) {
+		if ctx.Err() != nil || (len(all) == 1 && !permanent(err)) {
 			return err
 		}
 		out.Isolated = true
+		var applied []*Delivery
+		var appliedResults []any
 		for _, d := range all {
 			err := applyUnder(ctx, tx, "delivery", func() error {
 				results, err := apply(ctx, btx, []*Delivery{d})
 				if err == nil {
-					err = markProcessedMany(ctx, tx, []*Delivery{d}, results, workflowID, runID)
-				}
-				if err == nil {
-					out.Applied = append(out.Applied, d)
-					out.Results = append(out.Results, results[0])
+					applied = append(applied, d)
+					appliedResults = append(appliedResults, results...)
 				}
 				return err
 			})
@@ -187,6 +209,12 @@ func (s *Store) ApplyBatch(ctx context.Context, ids []int64, workflowID, runID s
 			}
 			out.Failed = append(out.Failed, FailedDelivery{ID: d.ID, Reason: reason, Delivery: d})
 		}
+		if len(applied) > 0 {
+			if err := markProcessedMany(ctx, tx, applied, appliedResults, workflowID, runID); err != nil {
+				return err
+			}
+		}
+		out.Applied, out.Results = applied, appliedResults
 		return nil
 	})
 	if err != nil {
@@ -333,7 +361,7 @@ func (s *Store) ApplyChunk(ctx context.Context, id int64, from, to int, last boo
 		if err != nil {
 			return fmt.Errorf("encode result: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET applied_items = $2, result = $3 WHERE id = $1`, id, to, b); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET applied_items = $2, result = $3 WHERE id = $1`, id, to, string(b)); err != nil {
 			return fmt.Errorf("record progress of delivery %d: %w", id, err)
 		}
 		applied = true

@@ -34,7 +34,7 @@ func (s *Store) CreateIntegration(ctx context.Context, in *Integration) error {
 		INSERT INTO integrations (id, name, cvent_event_id, environment, region, webhook_token_hash, platform_key_hash, settings)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		RETURNING created_at, updated_at`,
-		in.ID, in.Name, in.CventEventID, in.Environment, in.Region, in.WebhookTokenHash, in.PlatformKeyHash, []byte(in.Settings),
+		in.ID, in.Name, in.CventEventID, in.Environment, in.Region, in.WebhookTokenHash, in.PlatformKeyHash, string(in.Settings),
 	).Scan(&in.CreatedAt, &in.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("insert integration: %w", err)
@@ -66,7 +66,7 @@ func (s *Store) ListIntegrations(ctx context.Context) ([]Integration, error) {
 
 // UpdateIntegrationSettings replaces an integration's settings document.
 func (s *Store) UpdateIntegrationSettings(ctx context.Context, id string, settings json.RawMessage) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE integrations SET settings = $2, updated_at = now() WHERE id = $1`, id, []byte(settings))
+	res, err := s.db.ExecContext(ctx, `UPDATE integrations SET settings = $2, updated_at = now() WHERE id = $1`, id, string(settings))
 	if err != nil {
 		return fmt.Errorf("update integration %s: %w", id, err)
 	}

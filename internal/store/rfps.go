@@ -50,7 +50,7 @@ func (s *Store) CreatePNSIntegration(ctx context.Context, in *Integration, p *PN
 		err := tx.QueryRowxContext(ctx, `
 			INSERT INTO integrations (id, name, cvent_event_id, environment, region, webhook_token_hash, platform_key_hash, settings)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING created_at, updated_at`,
-			in.ID, in.Name, in.CventEventID, in.Environment, in.Region, in.WebhookTokenHash, in.PlatformKeyHash, []byte(in.Settings),
+			in.ID, in.Name, in.CventEventID, in.Environment, in.Region, in.WebhookTokenHash, in.PlatformKeyHash, string(in.Settings),
 		).Scan(&in.CreatedAt, &in.UpdatedAt)
 		if err != nil {
 			return fmt.Errorf("insert integration: %w", err)
@@ -261,7 +261,7 @@ func (s *Store) ApplyRFPPull(ctx context.Context, integrationID string, st pns.S
 				updated_at = CASE WHEN $10 THEN now() ELSE r.updated_at END
 			RETURNING pulls`,
 			integrationID, st.RFPID, st.Status, st.SupplierID, st.SupplierStatus, st.Closed, st.ResponseDueDate, st.DecisionDate,
-			record, typ != "")
+			string(record), typ != "")
 		if err != nil {
 			return fmt.Errorf("write rfp: %w", err)
 		}
@@ -269,14 +269,15 @@ func (s *Store) ApplyRFPPull(ctx context.Context, integrationID string, st pns.S
 		for k, v := range diff {
 			changed[k] = map[string]any{"old": v[0], "new": v[1]}
 		}
-		changedJSON, _ := json.Marshal(changed)
+		changedBytes, _ := json.Marshal(changed)
+		changedJSON := string(changedBytes) // a string: []byte parameters go to bytea only (withOneRoundTrip)
 		if typ != "" {
 			if _, err := tx.ExecContext(ctx, `WITH s AS (
 					INSERT INTO change_seqs AS s (integration_id, last_seq) VALUES ($1, 1)
 					ON CONFLICT (integration_id) DO UPDATE SET last_seq = s.last_seq + 1 RETURNING last_seq)
 				INSERT INTO changes (integration_id, seq, type, key, changed, record)
 				SELECT $1, last_seq, $2, $3, $4, $5 FROM s`,
-				integrationID, typ, "rfp:"+st.RFPID, changedJSON, record); err != nil {
+				integrationID, typ, "rfp:"+st.RFPID, changedJSON, string(record)); err != nil {
 				return fmt.Errorf("append rfp change: %w", err)
 			}
 			if _, err := tx.ExecContext(ctx, `SELECT pg_notify('`+changesChannel+`', $1)`, integrationID); err != nil {

@@ -7,6 +7,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -29,7 +30,7 @@ type Store struct {
 
 // Open connects to PostgreSQL and checks the connection.
 func Open(ctx context.Context, url string) (*Store, error) {
-	db, err := sqlx.Open("postgres", url)
+	db, err := sqlx.Open("postgres", withOneRoundTrip(url))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -80,4 +81,22 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// withOneRoundTrip asks lib/pq to send a query with parameters in one round
+// trip (binary_parameters): otherwise it parses and describes the statement
+// first and waits, then binds and executes it, two round trips for every
+// statement. In this mode []byte parameters travel in binary, so they may
+// only go to bytea columns; JSON goes as a string.
+func withOneRoundTrip(url string) string {
+	if strings.Contains(url, "binary_parameters") {
+		return url
+	}
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		if strings.Contains(url, "?") {
+			return url + "&binary_parameters=yes"
+		}
+		return url + "?binary_parameters=yes"
+	}
+	return url + " binary_parameters=yes"
 }
