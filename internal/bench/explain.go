@@ -191,7 +191,12 @@ func explainSustained(s Summary) string {
 	f := newFigs(s)
 	var parts []string
 	saturated := ""
+	control := ""
 	for _, step := range sustainedSteps(s) {
+		if isControlStep(step) {
+			control = step
+			continue
+		}
 		rate := f.v(step, "send rate achieved")
 		a99 := f.v(step, "answer p99")
 		p50, p99 := f.v(step, "registration to access p50"), f.v(step, "registration to access p99")
@@ -232,7 +237,30 @@ func explainSustained(s Summary) string {
 	for _, p := range parts {
 		text += "\n  - " + strings.ToUpper(p[:1]) + p[1:] + "."
 	}
+	if c := explainCommitControl(s, control); c != "" {
+		text += "\n  - " + c
+	}
 	return text
+}
+
+// explainCommitControl compares the highest rate with its control run,
+// where PostgreSQL's commits did not wait for the disk.
+func explainCommitControl(s Summary, control string) string {
+	if control == "" {
+		return ""
+	}
+	step := strings.TrimSuffix(control, ", commits not waiting for the disk (control)")
+	f := newFigs(s)
+	a50, a99 := f.v(step, "answer p50"), f.v(step, "answer p99")
+	c50, c99 := f.v(control, "answer p50"), f.v(control, "answer p99")
+	if !f.ok {
+		return ""
+	}
+	m := cpuCores(s, control)[CompMachine]
+	return fmt.Sprintf("Where the answer's time goes at %s: run again with PostgreSQL's commits not waiting for the disk "+
+		"(synchronous_commit off, a control only: an acknowledged webhook must be on disk), the answer p50 is %s and p99 %s "+
+		"instead of %s and %s, with %.2f of %d cores busy. The difference is the wait for the write-ahead log's flush to disk; "+
+		"what remains is CPU and scheduling on a busy machine.", step, fms(c50), fms(c99), fms(a50), fms(a99), m, runtime.NumCPU())
 }
 
 // explainProbe says what measuring cost, at the heaviest steady step.

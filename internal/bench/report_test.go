@@ -136,6 +136,14 @@ func TestWhereTimeGoesComesFromFigures(t *testing.T) {
 		sustained.Rows = append(sustained.Rows, cpuRows(step.name, step.machine/2, step.machine/4, 0.1, 0.1, 0.05, 0, step.machine)...)
 	}
 	sustained.Rows = append(sustained.Rows, SummaryRow{Name: "highest rate with registration to access p99 ≤ 1 s", Unit: "/s", Median: 50})
+	withControl := sustained
+	control := ControlStep(300)
+	withControl.Rows = append(append([]SummaryRow{}, sustained.Rows...),
+		SummaryRow{Step: "300/s", Name: "answer p50", Unit: "ms", Median: 6},
+		SummaryRow{Step: control, Name: "answer p50", Unit: "ms", Median: 2},
+		SummaryRow{Step: control, Name: "answer p99", Unit: "ms", Median: 4},
+		SummaryRow{Step: control, Name: "registration to access p99", Unit: "ms", Median: 2000})
+	withControl.Rows = append(withControl.Rows, cpuRows(control, 1, 0.5, 0.1, 0.1, 0.05, 0, 1.9)...)
 
 	tests := []struct {
 		name     string
@@ -167,6 +175,13 @@ func TestWhereTimeGoesComesFromFigures(t *testing.T) {
 			sums: []Summary{sustained},
 			contains: []string{"At 50/s (50/s sent)", "p99 300 ms (within 1 s)", "At 300/s (290/s sent)", "(over 1 s)",
 				"stays within 1 s up to 50/s", "From 300/s on the machine is saturated", "at 300/s the access probe read the attendee list 33 times a second"},
+		},
+		{
+			name: "sustained: the control run says what the disk costs the answer",
+			sums: []Summary{withControl},
+			contains: []string{"Where the answer's time goes at 300/s", "answer p50 is 2 ms and p99 4 ms instead of 6 ms and 9 ms",
+				"with 1.90 of"},
+			absent: []string{"(control) (", "At 300/s, commits"},
 		},
 		{
 			name:   "nothing measured, nothing claimed",

@@ -243,8 +243,62 @@ func (e *Env) Sustained(ctx context.Context, rates []int, duration time.Duration
 	if !ok {
 		res.Notes = append(res.Notes, "registration to access p99 exceeded 1 s at every rate tried")
 	}
+	if len(rates) > 0 {
+		if err := e.commitControl(ctx, res, rates[len(rates)-1], duration); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }
+
+// commitControl runs the highest rate again with PostgreSQL's commits not
+// waiting for the disk (synchronous_commit off, a control, never a setting
+// to run with: an acknowledged webhook must be on disk). What the answer
+// loses against the step itself is the wait for the WAL flush; what is left
+// is CPU and scheduling.
+func (e *Env) commitControl(ctx context.Context, res *Result, rate int, duration time.Duration) error {
+	set := func(q string) error {
+		if _, err := e.Store.DB().ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("commit control: %s: %w", q, err)
+		}
+		if _, err := e.Store.DB().ExecContext(ctx, `SELECT pg_reload_conf()`); err != nil {
+			return fmt.Errorf("commit control: reload: %w", err)
+		}
+		return nil
+	}
+	if err := set(`ALTER SYSTEM SET synchronous_commit = off`); err != nil {
+		return err
+	}
+	e.log.Info("sustained rate control step: commits not waiting for the disk", "rate", rate, "duration", duration)
+	run, err := e.steady(ctx, rate, duration)
+	if rerr := set(`ALTER SYSTEM RESET synchronous_commit`); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("sustained %d/s control: %w", rate, err)
+	}
+	step := ControlStep(rate)
+	for _, m := range []struct {
+		name string
+		v    float64
+	}{
+		{"answer p50", ms(Percentile(run.Answers, 50))},
+		{"answer p99", ms(Percentile(run.Answers, 99))},
+		{"registration to access p50", ms(Percentile(run.Probe.Latency, 50))},
+		{"registration to access p99", ms(Percentile(run.Probe.Latency, 99))},
+	} {
+		res.Metrics = append(res.Metrics, Metric{Step: step, Name: m.name, Unit: "ms", Value: m.v})
+	}
+	res.Metrics = append(res.Metrics, Metric{Step: step, Name: "lost (sent, never applied)", Value: float64(run.Check.Missing)})
+	res.addCPU(step, run.CPU)
+	return nil
+}
+
+// ControlStep names the sustained scenario's control step at rate.
+func ControlStep(rate int) string { return RateStep(rate) + ", commits not waiting for the disk (control)" }
+
+// isControlStep tells the control step from the rate steps.
+func isControlStep(step string) bool { return strings.HasSuffix(step, "(control)") }
 
 // RateStep names a sustained step.
 func RateStep(rate int) string { return strconv.Itoa(rate) + "/s" }
