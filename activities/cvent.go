@@ -187,9 +187,21 @@ func (c *Cvent) ResyncPages(ctx context.Context, in *ResyncPageInput) (*ResyncPa
 		return nil, err
 	}
 	out := &ResyncPageResult{Token: in.Token, Done: in.Done, Written: in.Written}
-	pager := client.Attendees(ResyncOptions(integ.CventEventID, in.Token))
+	// A retried attempt goes on from the last page the failed one applied
+	// (its heartbeat), not from where this run began.
+	resumed := 0
+	if activity.HasHeartbeatDetails(ctx) {
+		var last resyncHeartbeat
+		if err := activity.GetHeartbeatDetails(ctx, &last); err == nil && last.Progress.Done >= in.Done && last.Token == in.Token {
+			out, resumed = &last.Progress, last.Pages
+		}
+	}
+	if out.Finished {
+		return out, nil
+	}
+	pager := client.Attendees(ResyncOptions(integ.CventEventID, out.Token))
 	maxPages := max(1, in.MaxPages)
-	for i := 0; i < maxPages; i++ {
+	for i := resumed; i < maxPages; i++ {
 		page, ok, err := pager.Next(ctx)
 		if err != nil {
 			return nil, cvent.ToTemporal(err, int(activity.GetInfo(ctx).Attempt))
@@ -212,12 +224,20 @@ func (c *Cvent) ResyncPages(ctx context.Context, in *ResyncPageInput) (*ResyncPa
 		if err := c.Store.ResyncProgress(ctx, in.ResyncID, out.Total, out.Done, out.Written); err != nil {
 			return nil, err
 		}
-		activity.RecordHeartbeat(ctx, out.Done)
+		activity.RecordHeartbeat(ctx, resyncHeartbeat{Token: in.Token, Pages: i + 1, Progress: *out})
 		if out.Finished {
 			break
 		}
 	}
 	return out, nil
+}
+
+// resyncHeartbeat is a re-sync run's progress: the run that began at Token
+// has applied Pages pages and stands at Progress.
+type resyncHeartbeat struct {
+	Token    string
+	Pages    int
+	Progress ResyncPageResult
 }
 
 // FinishResyncInput ends a re-sync.
