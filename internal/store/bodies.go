@@ -9,6 +9,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
@@ -20,14 +21,21 @@ const BodyChunkBytes = 4 << 20
 const StatusReceiving = "receiving"
 
 // BodyWriter stores a delivery's body in chunks while it is read, so that a
-// 190 MB manual sync is never held whole in memory.
+// 190 MB manual sync is never held whole in memory. A full chunk is stored
+// in the background while the next one fills (two chunks in memory at most),
+// so the sender is not held up by each insert; the chunks' commits do not
+// wait for the disk, as Finish's does, which makes them all durable before
+// the delivery is acknowledged.
 type BodyWriter struct {
-	s    *Store
-	ctx  context.Context
-	id   int64
-	seq  int
-	buf  []byte
-	size int64
+	s     *Store
+	ctx   context.Context
+	id    int64
+	seq   int
+	buf   []byte
+	spare []byte
+	size  int64
+	// inFlight, when not nil, answers the chunk being stored.
+	inFlight chan error
 }
 
 // BeginStreamedDelivery stores an empty delivery in the receiving state and
@@ -58,23 +66,62 @@ func (w *BodyWriter) Write(p []byte) (int, error) {
 	return written, nil
 }
 
+// flush hands the buffered chunk to the background once the previous one
+// is stored, and goes on with the spare buffer.
 func (w *BodyWriter) flush() error {
+	if err := w.wait(); err != nil {
+		return err
+	}
 	if len(w.buf) == 0 {
 		return nil
 	}
-	if _, err := w.s.db.ExecContext(w.ctx, `INSERT INTO delivery_chunks (delivery_id, seq, data) VALUES ($1, $2, $3)`,
-		w.id, w.seq, w.buf); err != nil {
-		return fmt.Errorf("store body chunk %d of delivery %d: %w", w.seq, w.id, err)
-	}
+	chunk, seq := w.buf, w.seq
 	w.seq++
-	w.size += int64(len(w.buf))
-	w.buf = w.buf[:0]
+	w.size += int64(len(chunk))
+	if w.spare == nil {
+		w.spare = make([]byte, 0, BodyChunkBytes)
+	}
+	w.buf, w.spare = w.spare[:0], nil
+	done := make(chan error, 1)
+	w.inFlight = done
+	go func() {
+		err := w.storeChunk(seq, chunk)
+		w.spare = chunk[:0] // read by the writer only after done
+		done <- err
+	}()
+	return nil
+}
+
+// wait waits for the chunk in flight, if any.
+func (w *BodyWriter) wait() error {
+	if w.inFlight == nil {
+		return nil
+	}
+	err := <-w.inFlight
+	w.inFlight = nil
+	return err
+}
+
+// storeChunk inserts one chunk in a transaction whose commit does not wait
+// for the disk.
+func (w *BodyWriter) storeChunk(seq int, data []byte) error {
+	err := w.s.inTx(w.ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(w.ctx, `SET LOCAL synchronous_commit TO off`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(w.ctx, `INSERT INTO delivery_chunks (delivery_id, seq, data) VALUES ($1, $2, $3)`, w.id, seq, data)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store body chunk %d of delivery %d: %w", seq, w.id, err)
+	}
 	return nil
 }
 
 // Abort removes the delivery: its body could not be read to the end (the
 // sender gave up or was cut off), so nothing was acknowledged.
 func (w *BodyWriter) Abort(ctx context.Context) {
+	_ = w.wait()
 	_, _ = w.s.db.ExecContext(context.WithoutCancel(ctx), `DELETE FROM deliveries WHERE id = $1`, w.id)
 }
 
@@ -83,10 +130,15 @@ func (w *BodyWriter) Abort(ctx context.Context) {
 // delivery with the same message stub, this one is removed and the existing
 // one returned with duplicate = true.
 func (w *BodyWriter) Finish(ctx context.Context, d *Delivery) (duplicate bool, err error) {
+	// The last chunk, then the update, whose synchronous commit flushes the
+	// log up to it: every chunk is on disk before the answer.
 	if err := w.flush(); err != nil {
 		return false, err
 	}
-	w.buf = nil
+	if err := w.wait(); err != nil {
+		return false, err
+	}
+	w.buf, w.spare = nil, nil
 	d.ID, d.BodySize, d.BodyChunks, d.Error = w.id, w.size, w.seq, CleanText(d.Error, 1024)
 	if d.InviteeIDs == nil {
 		d.InviteeIDs = pq.StringArray{}
@@ -140,7 +192,7 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 		if r.next >= r.chunks {
 			return 0, io.EOF
 		}
-		err := r.s.db.GetContext(r.ctx, &r.cur, `SELECT data FROM delivery_chunks WHERE delivery_id = $1 AND seq = $2`, r.id, r.next)
+		err := r.s.bulk.GetContext(r.ctx, &r.cur, `SELECT data FROM delivery_chunks WHERE delivery_id = $1 AND seq = $2`, r.id, r.next)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, fmt.Errorf("delivery %d: body chunk %d is missing", r.id, r.next)
 		}

@@ -24,7 +24,8 @@ var ErrNotFound = errors.New("not found")
 // Store is the PostgreSQL-backed repository.
 type Store struct {
 	db    *sqlx.DB
-	url   string // for LISTEN connections (Notifier)
+	bulk  *sqlx.DB // reads of large bytea values (body chunks): binary results
+	url   string   // for LISTEN connections (Notifier)
 	waker drainerWaker
 }
 
@@ -43,13 +44,24 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	st := &Store{db: db, url: url}
+	// Large bytea values come back hex-encoded as text from a one-round-trip
+	// query (twice their size, and encoded and decoded on the way); the
+	// bulk pool reads them in binary, at the cost of a second round trip.
+	bulk, err := sqlx.Open("postgres", url)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	bulk.SetMaxOpenConns(4)
+	bulk.SetMaxIdleConns(1)
+	bulk.SetConnMaxIdleTime(time.Minute)
+	st := &Store{db: db, bulk: bulk, url: url}
 	st.waker.s = st
 	return st, nil
 }
 
 // Close closes the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return errors.Join(s.db.Close(), s.bulk.Close()) }
 
 // DB exposes the pool for tests and benchmarks that need raw SQL.
 func (s *Store) DB() *sqlx.DB { return s.db }
