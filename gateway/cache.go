@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/cventsync/cventsync/internal/store"
 )
 
@@ -15,6 +17,9 @@ type integrationCache struct {
 	ttl     time.Duration
 	mu      sync.Mutex
 	entries map[string]cachedIntegration
+	// flight joins concurrent misses of one integration: a burst's first
+	// webhooks make one query, not one each.
+	flight singleflight.Group
 }
 
 type cachedIntegration struct {
@@ -30,10 +35,11 @@ func (c *integrationCache) get(ctx context.Context, st *store.Store, id string) 
 	if ok && now.Before(e.expires) {
 		return e.in, nil
 	}
-	in, err := st.GetIntegration(ctx, id)
+	v, err, _ := c.flight.Do(id, func() (any, error) { return st.GetIntegration(context.WithoutCancel(ctx), id) })
 	if err != nil {
 		return nil, err // misses are not cached: a new integration works at once
 	}
+	in := v.(*store.Integration)
 	c.mu.Lock()
 	if len(c.entries) > 10000 {
 		c.entries = map[string]cachedIntegration{}

@@ -199,6 +199,10 @@ func runGateway(ctx context.Context, cfg *config.Config, st *store.Store, log *s
 	}
 	usage := startUsage(st, log)
 	defer closeUsage(usage, log)
+	// A burst of webhooks should find its connections open.
+	if err := st.Warm(ctx, store.PoolSize); err != nil {
+		log.Warn("could not open the connection pool ahead", "error", err)
+	}
 	trusted, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
 		return err

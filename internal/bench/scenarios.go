@@ -285,7 +285,7 @@ func (e *Env) baselineSingleInserts(ctx context.Context, n int) ([]time.Duration
 		id := uuid.NewString()
 		item, _ := json.Marshal(attendeeItem(id, i, ""))
 		start := time.Now()
-		if _, err := e.Store.DB().ExecContext(ctx, fmt.Sprintf(baselineInsert, table), id, "e", "f", "l", "c", "t", item); err != nil {
+		if _, err := e.Store.DB().ExecContext(ctx, fmt.Sprintf(baselineInsert, table), id, "e", "f", "l", "c", "t", string(item)); err != nil {
 			return nil, err
 		}
 		out[i] = time.Since(start)
@@ -300,6 +300,8 @@ func (e *Env) baselineConcurrentInserts(ctx context.Context, n, concurrency int)
 	}
 	jobs := make(chan int)
 	errc := make(chan error, concurrency)
+	failed := make(chan struct{})
+	var once sync.Once
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := 0; w < concurrency; w++ {
@@ -309,15 +311,21 @@ func (e *Env) baselineConcurrentInserts(ctx context.Context, n, concurrency int)
 			for i := range jobs {
 				id := uuid.NewString()
 				item, _ := json.Marshal(attendeeItem(id, i, ""))
-				if _, err := e.Store.DB().ExecContext(ctx, fmt.Sprintf(baselineInsert, table), id, "e", "f", "l", "c", "t", item); err != nil {
+				if _, err := e.Store.DB().ExecContext(ctx, fmt.Sprintf(baselineInsert, table), id, "e", "f", "l", "c", "t", string(item)); err != nil {
 					errc <- err
+					once.Do(func() { close(failed) })
 					return
 				}
 			}
 		}()
 	}
+send:
 	for i := 0; i < n; i++ {
-		jobs <- i
+		select {
+		case jobs <- i:
+		case <-failed:
+			break send
+		}
 	}
 	close(jobs)
 	wg.Wait()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cventsync/cventsync/internal/store"
+	"github.com/cventsync/cventsync/internal/store/storetest"
 )
 
 // Processed deliveries must not slow the claim down. The drain locks what it
@@ -107,4 +108,16 @@ func pendingScanPages(t *testing.T, st *store.Store, id string) int64 {
 		t.Fatalf("explain: %v %s", err, raw)
 	}
 	return plan[0].Plan.Hit + plan[0].Plan.Read
+}
+
+// Warm leaves the pool with its connections open, so that a burst after
+// start-up does not wait for PostgreSQL to start a backend per request.
+func TestWarmOpensThePool(t *testing.T) {
+	st := storetest.Open(t)
+	if err := st.Warm(context.Background(), 6); err != nil {
+		t.Fatal(err)
+	}
+	if s := st.DB().Stats(); s.Idle < 6 {
+		t.Fatalf("%d idle connections after warming 6 (%+v)", s.Idle, s)
+	}
 }

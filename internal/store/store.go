@@ -3,10 +3,14 @@
 package store
 
 import (
+	"database/sql"
+	"sync"
+
 	"context"
 	"embed"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"strings"
 	"time"
 
@@ -29,15 +33,21 @@ type Store struct {
 	waker drainerWaker
 }
 
+// PoolSize is the most connections a Store opens (the bulk pool aside).
+const PoolSize = 20
+
 // Open connects to PostgreSQL and checks the connection.
 func Open(ctx context.Context, url string) (*Store, error) {
 	db, err := sqlx.Open("postgres", withOneRoundTrip(url))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(20)
-	db.SetConnMaxIdleTime(5 * time.Minute)
+	db.SetMaxOpenConns(PoolSize)
+	db.SetMaxIdleConns(PoolSize)
+	// Idle connections stay a while: Cvent's bursts come after quiet
+	// spells, and a burst that must first open its connections waits for
+	// PostgreSQL to start a backend for each (hundreds of ms on a busy host).
+	db.SetConnMaxIdleTime(30 * time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
@@ -58,6 +68,36 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	st := &Store{db: db, bulk: bulk, url: url}
 	st.waker.s = st
 	return st, nil
+}
+
+// Warm opens n connections of the pool at once and leaves them idle, so
+// that the first burst of requests does not wait while PostgreSQL starts a
+// backend for each.
+func (s *Store) Warm(ctx context.Context, n int) error {
+	conns := make([]*sql.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	var mu sync.Mutex
+	var g errgroup.Group
+	for range n {
+		g.Go(func() error {
+			c, err := s.db.Conn(ctx)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			return c.PingContext(ctx)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("warm the connection pool: %w", err)
+	}
+	return nil
 }
 
 // Close closes the connection pool.
