@@ -295,7 +295,9 @@ func (e *Env) commitControl(ctx context.Context, res *Result, rate int, duration
 }
 
 // ControlStep names the sustained scenario's control step at rate.
-func ControlStep(rate int) string { return RateStep(rate) + ", commits not waiting for the disk (control)" }
+func ControlStep(rate int) string {
+	return RateStep(rate) + ", commits not waiting for the disk (control)"
+}
 
 // isControlStep tells the control step from the rate steps.
 func isControlStep(step string) bool { return strings.HasSuffix(step, "(control)") }
