@@ -159,6 +159,7 @@ func (s *Server) routes() {
 	api.GET("/integrations/:id/stats", s.integrationStats)
 	api.POST("/integrations/:id/poll", s.pollNow)
 	api.POST("/integrations/:id/resync", s.startResync)
+	api.POST("/integrations/:id/participation/resume", s.resumeParticipation)
 	api.GET("/integrations/:id/resyncs/:resyncId", s.getResync)
 	api.GET("/deliveries/:deliveryId", s.getDelivery)
 	api.GET("/deliveries/:deliveryId/body", s.getDeliveryBody)

@@ -214,3 +214,18 @@ func (k *kicker) signal(ctx context.Context, integrationID string, kick workflow
 		workflows.Participation, &workflows.ParticipationInput{IntegrationID: integrationID})
 	return err
 }
+
+// resumeParticipation ends a write-back's parking on Cvent's daily quota:
+// the operator says Cvent takes calls again (the quota was raised, or has
+// reset). The write-back runs now; if Cvent still refuses, it parks again.
+func (s *Server) resumeParticipation(c *gin.Context) {
+	in, ok := s.loadIntegration(c)
+	if !ok {
+		return
+	}
+	if err := s.kicker.signal(c, in.ID, workflows.ParticipationKick{DueNow: true, Resume: true}); err != nil {
+		s.internalError(c, "signal participation workflow", err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"status": "resumed", "workflowId": workflows.ParticipationWorkflowID(in.ID)})
+}

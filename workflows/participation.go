@@ -22,6 +22,10 @@ const ParticipationSignal = "participation-due"
 type ParticipationKick struct {
 	DueNow  bool
 	NextDue time.Time
+	// Resume is an operator's word that Cvent takes calls again (its daily
+	// quota was raised or has reset): a write-back parked on the quota runs
+	// now instead of at the parking time.
+	Resume bool `json:",omitempty"`
 }
 
 // ParticipationInput starts the write-back workflow.
@@ -117,7 +121,12 @@ func (w *participationRun) wait(ctx workflow.Context) bool {
 			return true
 		}
 		if w.parked {
-			continue
+			if !kick.Resume {
+				continue // nothing can be written before the quota resets
+			}
+			w.parked = false
+			w.drain()
+			return true
 		}
 		if kick.DueNow {
 			w.drain() // one write-back serves every kick that arrived meanwhile

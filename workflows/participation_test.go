@@ -103,3 +103,33 @@ func TestParticipationParksOnDailyLimit(t *testing.T) {
 	require.Len(t, calls, 2)
 	require.False(t, calls[1].Before(reset))
 }
+
+// An operator who knows Cvent takes calls again (the quota was raised)
+// resumes a parked write-back at once; ordinary kicks still do not.
+func TestParticipationResumesWhenTheOperatorSaysSo(t *testing.T) {
+	env := newParticipationEnv()
+	var a *activities.Participation
+	start := env.Now()
+	reset := start.Add(7 * time.Hour)
+	var calls []time.Time
+	env.OnActivity(a.WriteBackDue, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _ *activities.WriteBackInput) (*activities.WriteBackResult, error) {
+			calls = append(calls, env.Now())
+			if len(calls) == 1 {
+				return &activities.WriteBackResult{ParkedUntil: reset}, nil
+			}
+			return &activities.WriteBackResult{Written: 100}, nil
+		})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(ParticipationSignal, ParticipationKick{DueNow: true})
+	}, time.Hour)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(ParticipationSignal, ParticipationKick{DueNow: true, Resume: true})
+	}, 2*time.Hour)
+	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, 3*time.Hour)
+
+	env.ExecuteWorkflow(Participation, &ParticipationInput{IntegrationID: "i"})
+
+	require.Len(t, calls, 2, "one write-back parked, one after the resume")
+	require.WithinDuration(t, start.Add(2*time.Hour), calls[1], time.Minute, "the write-back ran when the operator resumed it")
+}

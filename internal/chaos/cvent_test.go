@@ -12,11 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
 
-	"github.com/cventsync/cventsync/internal/schedules"
 	"github.com/cventsync/cventsync/internal/simulator"
-	"github.com/cventsync/cventsync/workflows"
 )
 
 // cventPhase is one kind of fault Cvent shows while cventsync pulls every
@@ -426,19 +423,12 @@ func (h *harness) holdsWriteBack(r *Report, in integration, k int, sim *Simulato
 	if err := sim.SetFaults(simulator.FaultsJSON{}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := h.topo.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.TerminateWorkflow(ctx, workflows.ParticipationWorkflowID(in.ID), "", "chaos: Cvent's quota is back (stands in for 00:00 UTC)"); err != nil {
-		t.Fatalf("end the parked write-back: %v", err)
-	}
-	if err := c.ScheduleClient().GetHandle(ctx, schedules.MaintenanceID).Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
-		t.Fatalf("trigger the maintenance sweep: %v", err)
-	}
-	r.Notes = append(r.Notes, "quota back: the test ended the parked workflow and triggered the maintenance sweep instead of waiting for 00:00 UTC")
+	// The operator's word that Cvent takes calls again resumes the parked
+	// write-back at once (the workflow's own timer would at 00:00 UTC).
+	gw, _ := h.gateways()
+	var resumed struct{ Status string }
+	h.admin(gw, http.MethodPost, "/api/v1/integrations/"+in.ID+"/participation/resume", "", http.StatusAccepted, &resumed)
+	r.Notes = append(r.Notes, "quota back: the test resumed the parked write-back (POST …/participation/resume) instead of waiting for 00:00 UTC")
 }
 
 func (h *harness) cventTimeout() time.Duration {
