@@ -141,10 +141,18 @@ func explainBurst(s Summary) string {
 	if !f.ok || send <= 0 || all <= 0 || base <= 0 {
 		return ""
 	}
-	return join(fmt.Sprintf("Burst: %.0f registrations sent in %s (%.0f/s), answered in %s (p50) and %s (p99); all applied %s "+
+	text := fmt.Sprintf("Burst: %.0f registrations sent in %s (%.0f/s), answered in %s (p50) and %s (p99); all applied %s "+
 		"after the first send (%.0f/s), %s the same INSERTs at the same concurrency (%s).",
-		n, fs(send), n/send, fms(a50), fms(a99), fs(all), n/all, times(all/base), fs(base)),
-		faults(f, "", "deliveries lost"), cpuSentence(s, "", n/all, "registration"))
+		n, fs(send), n/send, fms(a50), fms(a99), fs(all), n/all, times(all/base), fs(base))
+	// Figures a report of an older run may lack: a figs of their own.
+	waves := newFigs(s)
+	first, later := waves.v("", "answer p99 of the first wave (sent at once)"), waves.v("", "answer p99 after the first wave")
+	insert := waves.v("", "baseline: INSERT p99 at that concurrency")
+	if waves.ok {
+		text += fmt.Sprintf(" The first wave, sent at the same instant to an integration whose drainer has yet to start, is answered "+
+			"in %s (p99), the rest in %s; a plain INSERT at the same concurrency takes %s (p99).", fms(first), fms(later), fms(insert))
+	}
+	return join(text, faults(f, "", "deliveries lost"), cpuSentence(s, "", n/all, "registration"))
 }
 
 func explainSync(s Summary) string {

@@ -184,6 +184,20 @@ func TestWhereTimeGoesComesFromFigures(t *testing.T) {
 			absent: []string{"(control) (", "At 300/s, commits"},
 		},
 		{
+			name: "burst: the first wave told from the rest, and the plain INSERT's p99",
+			sums: []Summary{{Key: "burst", Runs: 1, Rows: append([]SummaryRow{
+				{Name: "webhooks", Median: 1000}, {Name: "send time", Unit: "s", Median: 1.5},
+				{Name: "answer p50", Unit: "ms", Median: 57}, {Name: "answer p99", Unit: "ms", Median: 190},
+				{Name: "answer p99 of the first wave (sent at once)", Unit: "ms", Median: 250},
+				{Name: "answer p99 after the first wave", Unit: "ms", Median: 80},
+				{Name: "all applied", Unit: "s", Median: 1.7}, {Name: "baseline: INSERTs with same concurrency", Unit: "s", Median: 0.6},
+				{Name: "baseline: INSERT p99 at that concurrency", Unit: "ms", Median: 60},
+				{Name: "deliveries lost", Median: 0}, {Name: "wrong access", Median: 0},
+			}, cpuRows("", 0.8, 0.3, 0.3, 0.2, 0.2, 0, 1.8)...)}},
+			contains: []string{"answered in 57 ms (p50) and 190 ms (p99)", "is answered in 250 ms (p99), the rest in 80 ms",
+				"a plain INSERT at the same concurrency takes 60 ms (p99)"},
+		},
+		{
 			name:   "nothing measured, nothing claimed",
 			sums:   nil,
 			absent: []string{"Live", "Sustained", "measuring side"},
