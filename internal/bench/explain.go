@@ -265,10 +265,15 @@ func explainCommitControl(s Summary, control string) string {
 		return ""
 	}
 	m := cpuCores(s, control)[CompMachine]
-	return fmt.Sprintf("Where the answer's time goes at %s: run again with PostgreSQL's commits not waiting for the disk "+
+	text := fmt.Sprintf("Where the answer's time goes at %s: run again with PostgreSQL's commits not waiting for the disk "+
 		"(synchronous_commit off, a control only: an acknowledged webhook must be on disk), the answer p50 is %s and p99 %s "+
-		"instead of %s and %s, with %.2f of %d cores busy. The difference is the wait for the write-ahead log's flush to disk; "+
-		"what remains is CPU and scheduling on a busy machine.", step, fms(c50), fms(c99), fms(a50), fms(a99), m, runtime.NumCPU())
+		"instead of %s and %s, with %.2f of %d cores busy.", step, fms(c50), fms(c99), fms(a50), fms(a99), m, runtime.NumCPU())
+	if c99 < 0.9*a99 {
+		return text + fmt.Sprintf(" About %s of the p99 is the wait for the write-ahead log's flush to disk; "+
+			"the rest is CPU and scheduling on a busy machine.", fms(a99-c99))
+	}
+	return text + " Not waiting for the disk does not shorten the p99: the tail is CPU and scheduling on a busy machine, " +
+		"not the commit's flush."
 }
 
 // explainProbe says what measuring cost, at the heaviest steady step.

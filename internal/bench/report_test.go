@@ -144,6 +144,13 @@ func TestWhereTimeGoesComesFromFigures(t *testing.T) {
 		SummaryRow{Step: control, Name: "answer p99", Unit: "ms", Median: 4},
 		SummaryRow{Step: control, Name: "registration to access p99", Unit: "ms", Median: 2000})
 	withControl.Rows = append(withControl.Rows, cpuRows(control, 1, 0.5, 0.1, 0.1, 0.05, 0, 1.9)...)
+	noFasterControl := withControl
+	noFasterControl.Rows = append([]SummaryRow{}, withControl.Rows...)
+	for i, r := range noFasterControl.Rows {
+		if r.Step == control && r.Name == "answer p99" {
+			noFasterControl.Rows[i].Median = 9.5
+		}
+	}
 
 	tests := []struct {
 		name     string
@@ -180,8 +187,14 @@ func TestWhereTimeGoesComesFromFigures(t *testing.T) {
 			name: "sustained: the control run says what the disk costs the answer",
 			sums: []Summary{withControl},
 			contains: []string{"Where the answer's time goes at 300/s", "answer p50 is 2 ms and p99 4 ms instead of 6 ms and 9 ms",
-				"with 1.90 of"},
+				"with 1.90 of", "About 5 ms of the p99 is the wait for the write-ahead log's flush"},
 			absent: []string{"(control) (", "At 300/s, commits"},
+		},
+		{
+			name:     "sustained: a control no faster says the disk is not the tail",
+			sums:     []Summary{noFasterControl},
+			contains: []string{"Not waiting for the disk does not shorten the p99"},
+			absent:   []string{"of the p99 is the wait"},
 		},
 		{
 			name: "burst: the first wave told from the rest, and the plain INSERT's p99",
