@@ -112,9 +112,8 @@ func (d *Directory) Drain(ctx context.Context, in *DrainInput) (*DrainResult, er
 	if err := d.Store.AcquireLease(ctx, in.IntegrationID, holder, leaseTTL); err != nil {
 		return nil, err
 	}
-	work, detached := outlastTemporal(ctx, d.logger(), in.IntegrationID)
-	defer work.stop(nil)
-	ctx = work.ctx
+	ctx, stop, detached := outlastTemporal(ctx, d.logger(), in.IntegrationID)
+	defer stop(nil)
 	res := &DrainResult{}
 	var batch *BatchRecord
 	closeBatch := func() {
@@ -185,11 +184,8 @@ func (d *Directory) Drain(ctx context.Context, in *DrainInput) (*DrainResult, er
 	}
 }
 
-// drainContext is what a drainer works under.
-type drainContext struct {
-	ctx  context.Context
-	stop context.CancelCauseFunc
-}
+// errWorkerStopping ends a drain whose worker is shutting down.
+var errWorkerStopping = errors.New("the worker is stopping")
 
 // outlastTemporal gives the drainer a context that Temporal's absence does
 // not end. The SDK cancels an activity whose heartbeat cannot reach the
@@ -198,32 +194,34 @@ type drainContext struct {
 // newer attempt takes the lease over once Temporal is back, it goes idle, or
 // the worker stops. Any other cancellation (the workflow's, the worker's)
 // ends it as before.
-func outlastTemporal(ctx context.Context, log interface{ Warn(string, ...any) }, integrationID string) (*drainContext, func() bool) {
-	work, stop := context.WithCancelCause(context.WithoutCancel(ctx))
-	var detached atomic.Bool
+func outlastTemporal(ctx context.Context, log interface{ Warn(string, ...any) }, integrationID string) (
+	work context.Context, stop context.CancelCauseFunc, detached func() bool) {
+	work, stop = context.WithCancelCause(context.WithoutCancel(ctx))
+	var away atomic.Bool
 	stopping := activity.GetWorkerStopChannel(ctx)
 	go func() {
 		select {
 		case <-work.Done():
 			return
 		case <-stopping:
-			stop(errors.New("the worker is stopping"))
+			stop(errWorkerStopping)
 			return
 		case <-ctx.Done():
 		}
-		if cause := context.Cause(ctx); temporalUnreachable(cause) {
-			detached.Store(true)
-			log.Warn("Temporal unreachable: the drainer goes on applying deliveries without it", "integrationId", integrationID, "error", cause)
-			select {
-			case <-work.Done():
-			case <-stopping:
-				stop(errors.New("the worker is stopping"))
-			}
+		if cause := context.Cause(ctx); !temporalUnreachable(cause) {
+			stop(cause)
 			return
 		}
-		stop(context.Cause(ctx))
+		away.Store(true)
+		log.Warn("Temporal unreachable: the drainer goes on applying deliveries without it", "integrationId", integrationID,
+			"error", context.Cause(ctx))
+		select {
+		case <-work.Done():
+		case <-stopping:
+			stop(errWorkerStopping)
+		}
 	}()
-	return &drainContext{ctx: work, stop: stop}, detached.Load
+	return work, stop, away.Load
 }
 
 // temporalUnreachable reports whether the SDK cancelled an activity because

@@ -79,18 +79,9 @@ func TestParticipationKicks(t *testing.T) {
 // Cvent's daily quota parks the work until the reset, then resumes.
 func TestParticipationParksOnDailyLimit(t *testing.T) {
 	env := newParticipationEnv()
-	var a *activities.Participation
 	start := env.Now()
 	reset := start.Add(7 * time.Hour)
-	var calls []time.Time
-	env.OnActivity(a.WriteBackDue, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, _ *activities.WriteBackInput) (*activities.WriteBackResult, error) {
-			calls = append(calls, env.Now())
-			if len(calls) == 1 {
-				return &activities.WriteBackResult{ParkedUntil: reset}, nil
-			}
-			return &activities.WriteBackResult{Written: 100}, nil
-		})
+	calls := parkedOnFirstWriteBack(env, reset)
 	env.RegisterDelayedCallback(func() {
 		// Kicks do not wake a parked write-back early: Cvent would refuse it.
 		env.SignalWorkflow(ParticipationSignal, ParticipationKick{DueNow: true})
@@ -100,26 +91,17 @@ func TestParticipationParksOnDailyLimit(t *testing.T) {
 
 	env.ExecuteWorkflow(Participation, &ParticipationInput{IntegrationID: "i"})
 
-	require.Len(t, calls, 2)
-	require.False(t, calls[1].Before(reset))
+	require.Len(t, *calls, 2)
+	require.False(t, (*calls)[1].Before(reset))
 }
 
 // An operator who knows Cvent takes calls again (the quota was raised)
 // resumes a parked write-back at once; ordinary kicks still do not.
 func TestParticipationResumesWhenTheOperatorSaysSo(t *testing.T) {
 	env := newParticipationEnv()
-	var a *activities.Participation
 	start := env.Now()
 	reset := start.Add(7 * time.Hour)
-	var calls []time.Time
-	env.OnActivity(a.WriteBackDue, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, _ *activities.WriteBackInput) (*activities.WriteBackResult, error) {
-			calls = append(calls, env.Now())
-			if len(calls) == 1 {
-				return &activities.WriteBackResult{ParkedUntil: reset}, nil
-			}
-			return &activities.WriteBackResult{Written: 100}, nil
-		})
+	calls := parkedOnFirstWriteBack(env, reset)
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(ParticipationSignal, ParticipationKick{DueNow: true})
 	}, time.Hour)
@@ -130,6 +112,23 @@ func TestParticipationResumesWhenTheOperatorSaysSo(t *testing.T) {
 
 	env.ExecuteWorkflow(Participation, &ParticipationInput{IntegrationID: "i"})
 
-	require.Len(t, calls, 2, "one write-back parked, one after the resume")
-	require.WithinDuration(t, start.Add(2*time.Hour), calls[1], time.Minute, "the write-back ran when the operator resumed it")
+	require.Len(t, *calls, 2, "one write-back parked, one after the resume")
+	require.WithinDuration(t, start.Add(2*time.Hour), (*calls)[1], time.Minute, "the write-back ran when the operator resumed it")
+}
+
+// parkedOnFirstWriteBack mocks the write-back: the first call finds Cvent's
+// daily quota spent until reset, later ones write. It returns when each call
+// was made.
+func parkedOnFirstWriteBack(env *testsuite.TestWorkflowEnvironment, reset time.Time) *[]time.Time {
+	var a *activities.Participation
+	calls := &[]time.Time{}
+	env.OnActivity(a.WriteBackDue, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _ *activities.WriteBackInput) (*activities.WriteBackResult, error) {
+			*calls = append(*calls, env.Now())
+			if len(*calls) == 1 {
+				return &activities.WriteBackResult{ParkedUntil: reset}, nil
+			}
+			return &activities.WriteBackResult{Written: 100}, nil
+		})
+	return calls
 }
