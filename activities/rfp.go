@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/cventsync/cventsync/internal/cvent"
+	"github.com/cventsync/cventsync/internal/metrics"
 	"github.com/cventsync/cventsync/internal/pns"
 	"github.com/cventsync/cventsync/internal/secret"
 	"github.com/cventsync/cventsync/internal/store"
@@ -35,7 +36,28 @@ type RFP struct {
 	HeartbeatEvery time.Duration
 
 	mu      sync.Mutex
-	pullers map[string]pns.Puller // per integration: shares the token and the pace
+	pullers map[string]*paced // per integration: shares the token and the pace
+}
+
+// paced is an integration's puller and the limiter that paces its calls.
+type paced struct {
+	pns.Puller
+	limiter *rate.Limiter // nil: unpaced
+}
+
+// roomFor tells whether the pace lets a pull of suppliers make its calls
+// now: the REST API answers in two calls, the legacy one in a call per
+// supplier. (Another pull may take the room first; then a call's wait is
+// bounded by the inline attempt's deadline.)
+func (p *paced) roomFor(flavour string, suppliers []string) bool {
+	if p.limiter == nil {
+		return true
+	}
+	calls := 2
+	if flavour == pns.FlavourLegacy {
+		calls = len(suppliers)
+	}
+	return p.limiter.Tokens() >= float64(calls)
 }
 
 // PullRFPInput names the RFP to pull and the notifications the pull answers.
@@ -70,6 +92,38 @@ type PullRFPResult struct {
 // errors (cvent.ToTemporal sets the delay); a refusal is recorded and
 // answered, so the workflow carries on.
 func (a *RFP) PullRFP(ctx context.Context, in *PullRFPInput) (*PullRFPResult, error) {
+	return a.pull(ctx, in, false)
+}
+
+// ErrWouldWait is PullRFPNow's answer when the account's pace has no room
+// for the pull's calls now: the workflow pulls as an activity instead.
+var ErrWouldWait = errors.New("the account's pace has no room for this pull now")
+
+// PullRFPNow is PullRFP run inline, as a local activity within the RFP
+// workflow's task: one attempt that never waits on the account's pace and
+// records no heartbeat. Any error sends the workflow to PullRFP, so a busy
+// account, a failing Cvent or a dead worker cost the fast path nothing but
+// the attempt.
+func (a *RFP) PullRFPNow(ctx context.Context, in *PullRFPInput) (*PullRFPResult, error) {
+	return a.pull(ctx, in, true)
+}
+
+func (a *RFP) pull(ctx context.Context, in *PullRFPInput, inline bool) (res *PullRFPResult, err error) {
+	defer func() {
+		path, outcome := "activity", "applied"
+		if inline {
+			path = "inline"
+		}
+		switch {
+		case errors.Is(err, ErrWouldWait):
+			outcome = "would_wait"
+		case err != nil:
+			outcome = "failed"
+		case res.Refused != "":
+			outcome = "refused"
+		}
+		metrics.RFPPull(path, outcome)
+	}()
 	p, cfg, err := a.puller(ctx, in.IntegrationID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, temporal.NewNonRetryableApplicationError("no pns integration "+in.IntegrationID, "NotFound", err)
@@ -88,12 +142,18 @@ func (a *RFP) PullRFP(ctx context.Context, in *PullRFPInput) (*PullRFPResult, er
 	if cfg.Flavour != pns.FlavourLegacy || len(suppliers) == 0 {
 		suppliers = union(suppliers, cfg.SupplierIDs) // those named first
 	}
+	if inline && !p.roomFor(cfg.Flavour, suppliers) {
+		return nil, ErrWouldWait
+	}
 	// Every notification stored before the pull begins is answered by it.
 	upTo, err := a.Store.LastPNSNotificationID(ctx, in.IntegrationID, in.RFPID)
 	if err != nil {
 		return nil, err
 	}
-	stop := a.heartbeat(ctx)
+	stop := func() {}
+	if !inline {
+		stop = a.heartbeat(ctx)
+	}
 	snap, err := p.Pull(ctx, in.RFPID, suppliers)
 	stop()
 	if err != nil {
@@ -111,14 +171,14 @@ func (a *RFP) PullRFP(ctx context.Context, in *PullRFPInput) (*PullRFPResult, er
 	if st.RFPID == "" {
 		st.RFPID = in.RFPID
 	}
-	res, err := a.Store.ApplyRFPPull(ctx, in.IntegrationID, st, upTo)
+	applied, err := a.Store.ApplyRFPPull(ctx, in.IntegrationID, st, upTo)
 	if err != nil {
 		return nil, err
 	}
-	if res.ChangeType != "" {
-		a.logger().Info("rfp changed", "integration", in.IntegrationID, "rfp", in.RFPID, "change", res.ChangeType)
+	if applied.ChangeType != "" {
+		a.logger().Info("rfp changed", "integration", in.IntegrationID, "rfp", in.RFPID, "change", applied.ChangeType, "inline", inline)
 	}
-	return &PullRFPResult{ChangeType: res.ChangeType, Closed: res.Closed, Pulls: res.Pulls, UpTo: upTo}, nil
+	return &PullRFPResult{ChangeType: applied.ChangeType, Closed: applied.Closed, Pulls: applied.Pulls, UpTo: upTo}, nil
 }
 
 // union is first, then those of more not among them (supplier ids compare
@@ -164,7 +224,7 @@ func (a *RFP) heartbeat(ctx context.Context) func() {
 	return func() { close(done) }
 }
 
-func (a *RFP) puller(ctx context.Context, integrationID string) (pns.Puller, *store.PNSIntegration, error) {
+func (a *RFP) puller(ctx context.Context, integrationID string) (*paced, *store.PNSIntegration, error) {
 	cfg, err := a.Store.GetPNSIntegration(ctx, integrationID)
 	if err != nil {
 		return nil, nil, err
@@ -190,12 +250,13 @@ func (a *RFP) puller(ctx context.Context, integrationID string) (pns.Puller, *st
 		// A little under the tier, like internal/cvent's limiters.
 		pc.Limiter = rate.NewLimiter(rate.Limit(cfg.CallsPerSecond*cvent.Margin), max(1, cfg.Burst-1))
 	}
-	p, err := pns.NewPuller(pc)
+	puller, err := pns.NewPuller(pc)
 	if err != nil {
 		return nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadConfig", err)
 	}
+	p := &paced{Puller: puller, limiter: pc.Limiter}
 	if a.pullers == nil {
-		a.pullers = map[string]pns.Puller{}
+		a.pullers = map[string]*paced{}
 	}
 	a.pullers[integrationID] = p
 	return p, cfg, nil

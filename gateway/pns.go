@@ -295,19 +295,28 @@ type handOff interface {
 // Temporal with signals and leaves it room to run the workflows they start;
 // notifications of the RFP stored while it waits join it. Those stored
 // while it is on its way share one follow-up, which keeps gathering for
-// rfpFollowUpGather after the signal landed and then goes — unless the pull
-// that signal caused began after they were all stored and so answered them.
-// The pull a signal causes reads every notification stored before it
-// began, so none is missed, and a burst costs Temporal one or two signals
-// per RFP, not one per notification.
+// rfpFollowUpGather after the signal landed, and while the integration's
+// notifications keep coming (PNS flushing a queue, a burst) until they have
+// paused for rfpStreamSettle, at most rfpFollowUpHold; then it goes —
+// unless the pull that signal caused began after they were all stored and
+// so answered them. The pull a signal causes reads every notification
+// stored before it began, so none is missed, and a burst costs Temporal
+// one or two signals per RFP, not one per notification: the first, so a
+// new RFP is pulled at once, and one after the burst.
 var rfpSignals = &signalFlights{flights: map[string]*signalFlight{}, gather: rfpFollowUpGather,
-	slots: make(chan struct{}, rfpSignalsInFlight)}
+	settle: rfpStreamSettle, hold: rfpFollowUpHold, slots: make(chan struct{}, rfpSignalsInFlight)}
 
 const (
 	// rfpFollowUpGather is as long as the RFP workflow spaces its pulls
 	// (MinPullGap): a follow-up that waits this long after the signal before
 	// it delays no pull.
 	rfpFollowUpGather = time.Second
+	// rfpStreamSettle is the pause in an integration's notifications that
+	// ends a burst; rfpFollowUpHold bounds how long a follow-up waits for
+	// one after its signal landed, so an integration that never pauses
+	// still has its RFPs pulled again within seconds.
+	rfpStreamSettle = 500 * time.Millisecond
+	rfpFollowUpHold = 10 * time.Second
 	// rfpSignalsInFlight bounds the gateway's RFP signals on their way to
 	// Temporal at once.
 	rfpSignalsInFlight = 16
@@ -317,7 +326,15 @@ type signalFlights struct {
 	mu      sync.Mutex
 	flights map[string]*signalFlight
 	gather  time.Duration
-	slots   chan struct{} // nil: unbounded
+	// settle > 0: a follow-up also waits until its stream has had no
+	// notification for settle, at most hold after the previous signal
+	// landed. A key's stream is the key up to its last slash (an RFP's
+	// integration).
+	settle, hold time.Duration
+	streams      map[string]time.Time // stream → its latest notification
+	landed       map[string]landing   // key → its last signal, for hold
+	pruned       time.Time            // when landed last lost its old entries
+	slots        chan struct{}        // nil: unbounded
 }
 
 type signalFlight struct {
@@ -327,6 +344,11 @@ type signalFlight struct {
 	open bool
 	// followUp: sent after the key's previous signal landed.
 	followUp bool
+	// Of a follow-up: what the previous signal carried, whether it
+	// failed, and when it landed.
+	prev     []int64
+	prevErr  error
+	prevDone time.Time
 	skipped  bool // a pull answered them all: no signal
 	done     chan struct{}
 	err      error
@@ -359,9 +381,21 @@ func (g *signalFlights) do(key string, id int64, h handOff) error {
 func (g *signalFlights) enter(key string, id int64, h handOff) (f *signalFlight, first bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.settle > 0 {
+		if g.streams == nil {
+			g.streams = map[string]time.Time{}
+		}
+		g.streams[streamOf(key)] = time.Now()
+	}
 	f, busy := g.flights[key]
 	if !busy {
 		f = &signalFlight{open: true, done: make(chan struct{})}
+		// A signal of the key landed a moment ago: this one follows it up,
+		// as if it had been on its way (one signal per burst, not one per
+		// gather).
+		if l, ok := g.landed[key]; ok && time.Since(l.at) < g.hold {
+			f.followUp, f.prev, f.prevErr, f.prevDone = true, l.ids, l.err, l.at
+		}
 		g.flights[key] = f
 		first = true
 	} else if !f.open {
@@ -385,7 +419,9 @@ func (f *signalFlight) join(id int64, h handOff) {
 // goroutine, so that no caller waits for more than its own signal).
 func (g *signalFlights) run(key string, f *signalFlight) {
 	if f.followUp {
-		time.Sleep(g.gather)
+		time.Sleep(time.Until(f.prevDone.Add(g.gather)))
+		g.awaitPause(streamOf(key), time.Until(f.prevDone.Add(g.hold)))
+		g.awaitPrevPull(f)
 	}
 	if g.slots != nil {
 		g.slots <- struct{}{}
@@ -401,11 +437,14 @@ func (g *signalFlights) run(key string, f *signalFlight) {
 		<-g.slots
 	}
 	g.mu.Lock()
+	now := time.Now()
 	next := f.next
 	if next == nil {
 		delete(g.flights, key)
+		g.noteLanded(key, landing{ids: f.ids, err: f.err, at: now})
 	} else {
 		g.flights[key] = next
+		next.prev, next.prevErr, next.prevDone = f.ids, f.err, now
 	}
 	g.mu.Unlock()
 	if !f.skipped {
@@ -416,6 +455,81 @@ func (g *signalFlights) run(key string, f *signalFlight) {
 		go g.run(key, next)
 	}
 }
+
+// landing is a key's last signal, kept for g.hold after it landed.
+type landing struct {
+	ids []int64
+	err error
+	at  time.Time
+}
+
+// noteLanded keeps the key's landing (with settle > 0) and forgets those
+// older than the hold; g.mu is held.
+func (g *signalFlights) noteLanded(key string, l landing) {
+	if g.settle <= 0 {
+		return
+	}
+	if g.landed == nil {
+		g.landed = map[string]landing{}
+	}
+	g.landed[key] = l
+	if l.at.Sub(g.pruned) < g.hold {
+		return
+	}
+	g.pruned = l.at
+	for k, old := range g.landed {
+		if l.at.Sub(old.at) >= g.hold {
+			delete(g.landed, k)
+		}
+	}
+}
+
+// awaitPause returns once stream has had no notification for g.settle, or
+// after at most limit.
+func (g *signalFlights) awaitPause(stream string, limit time.Duration) {
+	if g.settle <= 0 {
+		return
+	}
+	deadline := time.Now().Add(limit)
+	for {
+		g.mu.Lock()
+		last := g.streams[stream]
+		if time.Since(last) >= g.settle*4 {
+			delete(g.streams, stream) // long quiet: forget it
+		}
+		g.mu.Unlock()
+		wait := time.Until(last.Add(g.settle))
+		if wait <= 0 || !time.Now().Before(deadline) {
+			return
+		}
+		time.Sleep(min(wait, time.Until(deadline)))
+	}
+}
+
+// awaitPrevPull holds a follow-up until the pull its previous signal
+// caused has answered what that signal carried, at most g.hold after that
+// signal landed: a signal sent before that pull began would cost the
+// workflow a task for nothing when the pull answers the follow-up's
+// notifications too, as it does whenever it begins after they were stored.
+// A failed or empty previous signal caused no pull to wait for.
+func (g *signalFlights) awaitPrevPull(f *signalFlight) {
+	if g.settle <= 0 || len(f.prev) == 0 || f.prevErr != nil {
+		return
+	}
+	deadline := f.prevDone.Add(g.hold)
+	for wait := 50 * time.Millisecond; time.Now().Before(deadline); wait = min(2*wait, 500*time.Millisecond) {
+		g.mu.Lock()
+		h := f.h
+		g.mu.Unlock()
+		if h.answered(f.prev) {
+			return
+		}
+		time.Sleep(min(wait, time.Until(deadline)))
+	}
+}
+
+// streamOf is the stream of key: key up to its last slash.
+func streamOf(key string) string { return key[:strings.LastIndexByte(key, '/')+1] }
 
 // signalRFP signal-with-starts the RFP's workflow with ids only.
 func (s *Server) signalRFP(ctx context.Context, integrationID, rfpID string, notice workflows.RFPNotice) error {
@@ -431,7 +545,7 @@ func (s *Server) signalRFP(ctx context.Context, integrationID, rfpID string, not
 	_, err := s.opts.Temporal.SignalWithStartWorkflow(sctx, id, workflows.RFPSignal, notice,
 		client.StartWorkflowOptions{ID: id, TaskQueue: s.opts.TaskQueue,
 			TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.IntegrationID.ValueSet(integrationID))}, workflows.RFP,
-		&workflows.RFPInput{IntegrationID: integrationID, RFPID: rfpID})
+		&workflows.RFPInput{IntegrationID: integrationID, RFPID: rfpID, PullInline: true})
 	var unavailable *serviceerror.Unavailable
 	if errors.As(err, &unavailable) {
 		s.noteTemporalDown()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,10 +22,14 @@ type fakeHandOff struct {
 	done     map[int64]bool
 	landings [][]int64
 	errs     []error
+	sentAt   []time.Time
 }
 
 func (h *fakeHandOff) send() error {
 	h.sent.Add(1)
+	h.mu.Lock()
+	h.sentAt = append(h.sentAt, time.Now())
+	h.mu.Unlock()
 	if h.release != nil {
 		<-h.release
 	}
@@ -197,5 +202,149 @@ func TestPNSSignalHandDoesNotWait(t *testing.T) {
 	defer h.mu.Unlock()
 	if n := h.sent.Load(); n != 1 || len(h.landings) != 1 || len(h.landings[0]) != 50 {
 		t.Fatalf("%d signals, landings %v; want one signal carrying 50", n, h.landings)
+	}
+}
+
+// While the integration's notifications keep coming (a flush), an RFP's
+// follow-up waits for them to pause, so the RFP is pulled once more after
+// the burst, not once a second during it; an integration that never
+// pauses still gets its follow-up after the hold.
+func TestPNSFollowUpWaitsForTheBurstToPause(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		burst    time.Duration // how long other RFPs of the integration keep notifying
+		hold     time.Duration
+		minDelay time.Duration // of the follow-up, after the first signal landed
+		maxDelay time.Duration
+	}{
+		{"waits for the pause", 300 * time.Millisecond, 5 * time.Second, 300 * time.Millisecond, 2 * time.Second},
+		{"no longer than the hold", 1500 * time.Millisecond, 400 * time.Millisecond, 350 * time.Millisecond, 1500 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &signalFlights{flights: map[string]*signalFlight{}, gather: 20 * time.Millisecond,
+				settle: 100 * time.Millisecond, hold: tc.hold}
+			h := &fakeHandOff{t: t, done: map[int64]bool{1: true}} // the pull of signal 1 answered it
+			other := &fakeHandOff{t: t}
+			if err := g.do("rfp/I/R1", 1, h); err != nil { // landed: the next one is a follow-up
+				t.Fatal(err)
+			}
+			h.release = make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() { defer wg.Done(); _ = g.do("rfp/I/R1", 2, h) }() // on its way
+			for h.sent.Load() < 2 {
+				time.Sleep(time.Millisecond)
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); _ = g.do("rfp/I/R1", 3, h) }() // its follow-up
+			time.Sleep(10 * time.Millisecond)
+			landed := time.Now()
+			close(h.release)
+			h.mu.Lock()
+			h.done[2] = true // the pull of signal 2, at once
+			h.mu.Unlock()
+			var took time.Duration
+			seen := func() {
+				if took == 0 && h.sent.Load() == 3 {
+					took = time.Since(landed)
+				}
+			}
+			stop := time.Now().Add(tc.burst)
+			for i := int64(100); time.Now().Before(stop); i++ { // the rest of the integration's burst
+				g.hand("rfp/I/R"+strconv.FormatInt(i, 10), i, other)
+				g.hand("rfp/J/X", i, other) // another integration's stream is not this one's
+				time.Sleep(20 * time.Millisecond)
+				seen()
+			}
+			for took == 0 {
+				time.Sleep(time.Millisecond)
+				seen()
+			}
+			wg.Wait()
+			if h.sent.Load() != 3 {
+				t.Fatalf("%d signals, want 3", h.sent.Load())
+			}
+			if took < tc.minDelay || took > tc.maxDelay {
+				t.Fatalf("the follow-up went %v after the signal landed, want %v–%v", took, tc.minDelay, tc.maxDelay)
+			}
+		})
+	}
+}
+
+// A follow-up waits for the pull its previous signal caused: when that
+// pull began after the follow-up's notifications were stored, it answered
+// them and no signal goes; when it did not, the signal goes once the pull
+// is done, not before (it would only make the workflow wake for nothing).
+func TestPNSFollowUpWaitsForThePreviousPull(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		pullSaw   []int64 // what the pull caused by signal 1 answers, 150 ms after it landed
+		wantSent  int32
+		wantAfter time.Duration
+	}{
+		{"the pull answered the follow-up too", []int64{1, 2}, 1, 0},
+		{"the pull began before the follow-up's notification was stored", []int64{1}, 2, 150 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &signalFlights{flights: map[string]*signalFlight{}, gather: 10 * time.Millisecond,
+				settle: 10 * time.Millisecond, hold: 5 * time.Second}
+			h := &fakeHandOff{t: t, release: make(chan struct{}), done: map[int64]bool{}}
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go func() { defer wg.Done(); _ = g.do("rfp/I/R", 1, h) }()
+			for h.sent.Load() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			go func() { defer wg.Done(); _ = g.do("rfp/I/R", 2, h) }() // the follow-up
+			time.Sleep(10 * time.Millisecond)
+			close(h.release)
+			landed := time.Now()
+			time.Sleep(150 * time.Millisecond)
+			h.mu.Lock()
+			for _, id := range tc.pullSaw {
+				h.done[id] = true
+			}
+			h.mu.Unlock()
+			wg.Wait()
+			if n := h.sent.Load(); n != tc.wantSent {
+				t.Fatalf("%d signals, want %d", n, tc.wantSent)
+			}
+			if took := h.sentAt[len(h.sentAt)-1].Sub(landed); tc.wantSent > 1 && took < tc.wantAfter {
+				t.Fatalf("the follow-up went %v after the first signal landed, before the pull (%v)", took, tc.wantAfter)
+			}
+		})
+	}
+}
+
+// A notification stored just after its RFP's signal landed (nothing on its
+// way any more) follows that signal up like one that came while it flew:
+// it waits the gather time from the landing, and the pull of the landed
+// signal answers it when that pull began after it was stored.
+func TestPNSNotificationJustAfterALandingIsAFollowUp(t *testing.T) {
+	g := &signalFlights{flights: map[string]*signalFlight{}, gather: 200 * time.Millisecond,
+		settle: 10 * time.Millisecond, hold: 5 * time.Second}
+	h := &fakeHandOff{t: t, done: map[int64]bool{1: true}}
+	if err := g.do("rfp/I/R", 1, h); err != nil {
+		t.Fatal(err)
+	}
+	landed := time.Now()
+	if err := g.do("rfp/I/R", 2, h); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.sent.Load(); n != 2 {
+		t.Fatalf("%d signals, want 2", n)
+	}
+	if took := h.sentAt[1].Sub(landed); took < 190*time.Millisecond {
+		t.Fatalf("the follow-up went %v after the landing, within the gather time", took)
+	}
+	h.mu.Lock()
+	h.done[2] = true
+	h.done[3] = true // the next pull began after 3 was stored
+	h.mu.Unlock()
+	if err := g.do("rfp/I/R", 3, h); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.sent.Load(); n != 2 {
+		t.Fatalf("%d signals: the pull answered 3, no signal should go", n)
 	}
 }

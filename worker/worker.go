@@ -51,8 +51,18 @@ func New(c client.Client, taskQueue string, deps Deps) sdkworker.Worker {
 		// absorb a burst of webhooks without queueing behind each other.
 		MaxConcurrentActivityExecutionSize:     64,
 		MaxConcurrentWorkflowTaskExecutionSize: 64,
-		MaxConcurrentWorkflowTaskPollers:       4,
-		MaxConcurrentActivityTaskPollers:       4,
+		// Workflow task pollers scale with the load, and the autoscaling
+		// balancer keeps one poll on the normal task queue whatever the
+		// sticky queue's backlog hint says. With a fixed number of pollers
+		// (mixed mode) a stale positive hint sends every poll to the sticky
+		// queue: in a burst of RFP workflows, sticky tasks timed out to the
+		// normal queue while all four pollers long-polled an empty sticky
+		// queue, and 160 new workflows' first tasks waited 60 s (the long
+		// poll) for a poller.
+		WorkflowTaskPollerBehavior: sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{
+			InitialNumberOfPollers: 4, MinimumNumberOfPollers: 2, MaximumNumberOfPollers: 16,
+		}),
+		MaxConcurrentActivityTaskPollers: 4,
 		// Workflow and activity loggers name the integration, delivery and
 		// request they work for.
 		Interceptors: []interceptor.WorkerInterceptor{LogFields()},

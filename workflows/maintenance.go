@@ -144,7 +144,8 @@ func handOnRFPs(ctx workflow.Context, actx workflow.Context, rfps []activities.S
 		if err == nil {
 			continue
 		}
-		in := &RFPInput{IntegrationID: r.IntegrationID, RFPID: r.RFPID, Dirty: true, Pending: r.NotificationIDs}
+		in := &RFPInput{IntegrationID: r.IntegrationID, RFPID: r.RFPID, Dirty: true, Pending: r.NotificationIDs,
+			PullInline: true}
 		for _, n := range r.Notices {
 			if n.SupplierID != "" {
 				in.SupplierIDs = append(in.SupplierIDs, n.SupplierID)

@@ -30,7 +30,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 		covered[workflowType(t, f)] = true
 	}
 	// Workflows whose recorded runs must keep replaying (rfp-v0.json was
-	// recorded before the RFP workflow's rfp-answered-inline-pull change).
+	// recorded before the RFP workflow's rfp-answered-inline-pull change;
+	// rfp.json before PullInline, rfp-inline.json with it: one pull inline,
+	// the next inline then, the account's pace being busy, as an activity).
 	for _, name := range []string{"RFP", "Maintenance"} {
 		if !covered[name] {
 			t.Errorf("no recorded history of the %s workflow in testdata", name)

@@ -49,7 +49,22 @@ type RFPInput struct {
 	// notification of the RFP stored before a pull begins is answered by
 	// it): a notice of one up to it is late news and causes no pull.
 	AnsweredUpTo int64
+	// PullInline makes each pull try a local activity first (PullRFPNow:
+	// one attempt, within the workflow task, never waiting on the account's
+	// pace) and fall back to the PullRFP activity, which Temporal retries
+	// for as long as it takes. The common pull then costs the workflow one
+	// task instead of an activity's three transitions and a second task.
+	// Runs started before this field existed carry false and replay as
+	// they were recorded (the field is their version).
+	PullInline bool
 }
+
+// rfpPullNowTimeout bounds the inline pull: inside the workflow task's 10 s
+// timeout (the SDK extends a task at 8 s), and long enough for a loaded
+// worker. An inline pull that stored its result but ran out of time is
+// pulled again by the activity: harmless (the second apply changes
+// nothing), but a wasted pull, which a tight bound made common under load.
+const rfpPullNowTimeout = 6 * time.Second
 
 // rfpPullsPerRun bounds one run's history; then it continues as new.
 const rfpPullsPerRun = 100
@@ -92,7 +107,6 @@ type rfpRun struct {
 }
 
 func (r *rfpRun) run(ctx workflow.Context) error {
-	var a *activities.RFP
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		// Generous: a pull may wait its turn on the account's rate limiter.
 		StartToCloseTimeout: 5 * time.Minute,
@@ -120,9 +134,8 @@ func (r *rfpRun) run(ctx workflow.Context) error {
 			lastPull = workflow.Now(ctx)
 			pending := r.in.Pending
 			r.in.Dirty, r.in.Pending = false, nil
-			var res activities.PullRFPResult
-			err := workflow.ExecuteActivity(actx, a.PullRFP, &activities.PullRFPInput{IntegrationID: r.in.IntegrationID,
-				RFPID: r.in.RFPID, SupplierIDs: r.in.SupplierIDs, NotificationIDs: pending}).Get(ctx, &res)
+			res, err := r.pull(ctx, actx, &activities.PullRFPInput{IntegrationID: r.in.IntegrationID,
+				RFPID: r.in.RFPID, SupplierIDs: r.in.SupplierIDs, NotificationIDs: pending})
 			pulls++
 			if err != nil {
 				// Only non-retryable errors get here (the integration is gone).
@@ -151,6 +164,26 @@ func (r *rfpRun) run(ctx workflow.Context) error {
 			}
 		}
 	}
+}
+
+// pull pulls the RFP once: inline first when the run says so, else (or
+// when the inline attempt did not succeed) as an activity.
+func (r *rfpRun) pull(ctx, actx workflow.Context, in *activities.PullRFPInput) (activities.PullRFPResult, error) {
+	var a *activities.RFP
+	var res activities.PullRFPResult
+	if r.in.PullInline {
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			ScheduleToCloseTimeout: rfpPullNowTimeout,
+			RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 1},
+		})
+		err := workflow.ExecuteLocalActivity(lctx, a.PullRFPNow, in).Get(ctx, &res)
+		if err == nil {
+			return res, nil
+		}
+		workflow.GetLogger(ctx).Debug("inline rfp pull did not succeed; pulling as an activity", "error", err)
+	}
+	err := workflow.ExecuteActivity(actx, a.PullRFP, in).Get(ctx, &res)
+	return res, err
 }
 
 // drain takes every buffered notice: the RFP is dirty, and the pull will

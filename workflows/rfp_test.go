@@ -198,3 +198,32 @@ func TestNeedsPull(t *testing.T) {
 		}
 	}
 }
+
+// A run with PullInline pulls inline (a local activity) and needs no
+// activity while the inline pull succeeds; when it does not (the account's
+// pace is busy, Cvent fails), the same pull goes to the activity.
+func TestRFPPullsInlineAndFallsBackToTheActivity(t *testing.T) {
+	env := newRFPEnv()
+	var a *activities.RFP
+	var inline, activity pullLog
+	env.OnActivity(a.PullRFPNow, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in *activities.PullRFPInput) (*activities.PullRFPResult, error) {
+			inline.add(in)
+			if len(in.NotificationIDs) > 0 && in.NotificationIDs[0] == 2 {
+				return nil, activities.ErrWouldWait
+			}
+			return &activities.PullRFPResult{ChangeType: "rfp.received", UpTo: in.NotificationIDs[0]}, nil
+		})
+	env.OnActivity(a.PullRFP, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in *activities.PullRFPInput) (*activities.PullRFPResult, error) {
+			activity.add(in)
+			return &activities.PullRFPResult{ChangeType: "rfp.updated", UpTo: 2}, nil
+		})
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(RFPSignal, RFPNotice{NotificationID: 1, SupplierID: "S1"}) }, 0)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(RFPSignal, RFPNotice{NotificationID: 2, SupplierID: "S1"}) }, time.Minute)
+	env.ExecuteWorkflow(RFP, &RFPInput{IntegrationID: "I", RFPID: "R", IdleTimeout: time.Hour, PullInline: true})
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, inline.calls, 2, "each pull tries inline first")
+	require.Len(t, activity.calls, 1, "only the pull the inline attempt could not make goes to the activity")
+	require.Equal(t, []int64{2}, activity.calls[0].NotificationIDs)
+}

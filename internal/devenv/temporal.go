@@ -124,6 +124,13 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 	args := []string{"server", "start-dev",
 		"--ip", opts.IP, "--port", strconv.Itoa(opts.Port),
 		"--log-level", "warn",
+		// One partition per task queue. The dev server is a single node, so
+		// partitions only add forwarding, and a task left in the backlog of
+		// one partition waits until a poller polls that partition: a burst
+		// of RFP workflows saw a workflow task wait 63 s behind pollers
+		// long-polling the other three (the default is four).
+		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
 	}
 	if opts.UIPort < 0 {
 		args = append(args, "--headless")

@@ -60,12 +60,17 @@ var (
 		Help:    "Duration of POSTs to platform destinations.",
 		Buckets: prometheus.DefBuckets,
 	})
+
+	rfpPulls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cventsync_rfp_pulls_total",
+		Help: "PNS RFP pulls by path (inline: a local activity in the RFP workflow's task; activity: the retried activity) and outcome (applied, refused, would_wait: no room in the account's pace, failed).",
+	}, []string{"path", "outcome"})
 )
 
 func init() {
 	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		webhooks, deliveriesSettled, applyLatency, cventCalls, cventRateLimited,
-		outbound, outboundLatency)
+		outbound, outboundLatency, rfpPulls)
 }
 
 // Handler serves the process's metrics in Prometheus's text format, with
@@ -148,6 +153,9 @@ func OutboundAttempt(outcome string, took time.Duration) {
 	outbound.WithLabelValues(outcome).Inc()
 	outboundLatency.Observe(took.Seconds())
 }
+
+// RFPPull records one RFP pull attempt.
+func RFPPull(path, outcome string) { rfpPulls.WithLabelValues(path, outcome).Inc() }
 
 // Endpoint turns a request path into a bounded label: segments that are
 // ids (GUIDs, numbers, long tokens) become {id}.
