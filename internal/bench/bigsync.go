@@ -188,6 +188,14 @@ func (e *Env) bigSyncStep(ctx context.Context, res *Result, n int) error {
 		addT("all with access, first bar", "s", all.Seconds(), opt(tg.firstBar))
 	}
 	addT("applied after the answer", "s", all.Seconds()-post.AnsweredAt.Sub(post.Start).Seconds(), noTarget)
+	// Each chunk's rows carry its transaction's start time (now()): when
+	// the apply's first and last chunks began, against the answer.
+	var firstChunk, lastChunk time.Time
+	if err := e.Store.DB().QueryRowContext(ctx, `SELECT min(created_at), max(created_at) FROM attendees WHERE integration_id = $1`,
+		in.ID).Scan(&firstChunk, &lastChunk); err == nil {
+		addT("first chunk began, after the answer", "s", firstChunk.Sub(post.AnsweredAt).Seconds(), noTarget)
+		addT("first to last chunk began", "s", lastChunk.Sub(firstChunk).Seconds(), noTarget)
+	}
 	addT("attendees per second", "/s", float64(n)/all.Seconds(), noTarget)
 	addT("attendees missing", "", float64(check.Missing), 0)
 	addT("wrong access", "", float64(check.WrongAccess), 0)
