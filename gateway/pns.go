@@ -344,15 +344,12 @@ type signalFlight struct {
 	open bool
 	// followUp: sent after the key's previous signal landed.
 	followUp bool
-	// Of a follow-up: what the previous signal carried, whether it
-	// failed, and when it landed.
-	prev     []int64
-	prevErr  error
-	prevDone time.Time
-	skipped  bool // a pull answered them all: no signal
-	done     chan struct{}
-	err      error
-	next     *signalFlight
+	// Of a follow-up: the key's previous signal.
+	prev    landing
+	skipped bool // a pull answered them all: no signal
+	done    chan struct{}
+	err     error
+	next    *signalFlight
 }
 
 // hand hands notification id (0: a refresh, which is no notification) on
@@ -394,7 +391,7 @@ func (g *signalFlights) enter(key string, id int64, h handOff) (f *signalFlight,
 		// as if it had been on its way (one signal per burst, not one per
 		// gather).
 		if l, ok := g.landed[key]; ok && time.Since(l.at) < g.hold {
-			f.followUp, f.prev, f.prevErr, f.prevDone = true, l.ids, l.err, l.at
+			f.followUp, f.prev = true, l
 		}
 		g.flights[key] = f
 		first = true
@@ -419,8 +416,8 @@ func (f *signalFlight) join(id int64, h handOff) {
 // goroutine, so that no caller waits for more than its own signal).
 func (g *signalFlights) run(key string, f *signalFlight) {
 	if f.followUp {
-		time.Sleep(time.Until(f.prevDone.Add(g.gather)))
-		g.awaitPause(streamOf(key), time.Until(f.prevDone.Add(g.hold)))
+		time.Sleep(time.Until(f.prev.at.Add(g.gather)))
+		g.awaitPause(streamOf(key), time.Until(f.prev.at.Add(g.hold)))
 		g.awaitPrevPull(f)
 	}
 	if g.slots != nil {
@@ -437,14 +434,14 @@ func (g *signalFlights) run(key string, f *signalFlight) {
 		<-g.slots
 	}
 	g.mu.Lock()
-	now := time.Now()
+	landed := landing{ids: f.ids, err: f.err, at: time.Now()}
 	next := f.next
 	if next == nil {
 		delete(g.flights, key)
-		g.noteLanded(key, landing{ids: f.ids, err: f.err, at: now})
+		g.noteLanded(key, landed)
 	} else {
 		g.flights[key] = next
-		next.prev, next.prevErr, next.prevDone = f.ids, f.err, now
+		next.prev = landed
 	}
 	g.mu.Unlock()
 	if !f.skipped {
@@ -463,8 +460,8 @@ type landing struct {
 	at  time.Time
 }
 
-// noteLanded keeps the key's landing (with settle > 0) and forgets those
-// older than the hold; g.mu is held.
+// noteLanded keeps the key's landing (with settle > 0) and forgets the
+// landings and stream arrivals older than the hold; g.mu is held.
 func (g *signalFlights) noteLanded(key string, l landing) {
 	if g.settle <= 0 {
 		return
@@ -482,6 +479,11 @@ func (g *signalFlights) noteLanded(key string, l landing) {
 			delete(g.landed, k)
 		}
 	}
+	for stream, last := range g.streams {
+		if l.at.Sub(last) >= g.hold {
+			delete(g.streams, stream)
+		}
+	}
 }
 
 // awaitPause returns once stream has had no notification for g.settle, or
@@ -494,9 +496,6 @@ func (g *signalFlights) awaitPause(stream string, limit time.Duration) {
 	for {
 		g.mu.Lock()
 		last := g.streams[stream]
-		if time.Since(last) >= g.settle*4 {
-			delete(g.streams, stream) // long quiet: forget it
-		}
 		g.mu.Unlock()
 		wait := time.Until(last.Add(g.settle))
 		if wait <= 0 || !time.Now().Before(deadline) {
@@ -513,15 +512,15 @@ func (g *signalFlights) awaitPause(stream string, limit time.Duration) {
 // notifications too, as it does whenever it begins after they were stored.
 // A failed or empty previous signal caused no pull to wait for.
 func (g *signalFlights) awaitPrevPull(f *signalFlight) {
-	if g.settle <= 0 || len(f.prev) == 0 || f.prevErr != nil {
+	if g.settle <= 0 || len(f.prev.ids) == 0 || f.prev.err != nil {
 		return
 	}
-	deadline := f.prevDone.Add(g.hold)
+	deadline := f.prev.at.Add(g.hold)
 	for wait := 50 * time.Millisecond; time.Now().Before(deadline); wait = min(2*wait, 500*time.Millisecond) {
 		g.mu.Lock()
 		h := f.h
 		g.mu.Unlock()
-		if h.answered(f.prev) {
+		if h.answered(f.prev.ids) {
 			return
 		}
 		time.Sleep(min(wait, time.Until(deadline)))

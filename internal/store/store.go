@@ -3,20 +3,19 @@
 package store
 
 import (
-	"database/sql"
-	"sync"
-
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
-	"golang.org/x/sync/errgroup"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // PostgreSQL driver
 	"github.com/pressly/goose/v3"
+	"golang.org/x/sync/errgroup"
 )
 
 //go:embed migrations/*.sql
