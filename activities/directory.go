@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
+	"runtime/debug"
 	"strings"
 
 	"go.temporal.io/sdk/activity"
@@ -93,88 +95,21 @@ func (d *Directory) ApplyDelivery(ctx context.Context, in *ApplyDeliveryInput) (
 	if err != nil {
 		return nil, err
 	}
-	total := &ingest.Result{EventType: del.EventType, Items: del.ItemCount}
-	if progress.AppliedItems > 0 && len(progress.Result) > 0 {
-		_ = json.Unmarshal(progress.Result, total)
-	}
-	info := activity.GetInfo(ctx)
 	// The envelope as received: a clamped messageTime stays clamped.
 	env := &cventpush.Envelope{EventType: cventpush.String(del.EventType), MessageTime: cventpush.Time{Time: del.MessageTime.Time}}
 	delivery := ingest.Delivery{ID: del.ID, IntegrationID: del.IntegrationID, ReceivedAt: del.ReceivedAt, Mapping: cfg, Extras: extras}
-	apply := func(from, n int, chunk *ingest.Decoded, last bool) error {
-		to := from + n
-		_, err := d.Store.ApplyChunk(ctx, del.ID, from, to, last, total, info.WorkflowExecution.ID, info.WorkflowExecution.RunID,
-			func(ctx context.Context, tx *store.Tx) error {
-				r, err := ingest.ApplyDecoded(ctx, tx, delivery, env, chunk)
-				if err != nil {
-					return err
-				}
-				total.Add(r)
-				return nil
-			})
-		if err != nil {
-			return fmt.Errorf("apply delivery %d, items %d to %d: %w", del.ID, from, to, err)
-		}
-		activity.RecordHeartbeat(ctx, to)
-		return nil
-	}
 	// The items stream out of PostgreSQL one at a time: those applied by an
-	// earlier attempt are skipped, the rest applied ChunkItems at a time.
-	// Decoding the next chunk overlaps with writing this one.
-	type chunkOf struct {
-		from, n int
-		items   *ingest.Decoded
-		err     error // the chunk's items could not be decoded
-		last    bool
-	}
-	chunks := make(chan chunkOf, 1)
+	// earlier attempt are skipped, the rest decoded ChunkItems at a time
+	// while the chunks before are written.
+	chunks := make(chan decodedChunk, 1)
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	streamErr := make(chan error, 1)
 	go func() {
 		defer close(chunks)
-		var chunk []json.RawMessage
-		index := 0
-		send := func(c chunkOf) error {
-			select {
-			case chunks <- c:
-				return nil
-			case <-sctx.Done():
-				return sctx.Err()
-			}
-		}
-		err := cventpush.StreamItems(d.Store.OpenBody(sctx, del), func(item json.RawMessage) error {
-			index++
-			if index <= progress.AppliedItems {
-				return nil
-			}
-			chunk = append(chunk, item)
-			if len(chunk) < ChunkItems {
-				return nil
-			}
-			c := chunkOf{from: index - len(chunk), n: len(chunk)}
-			c.items, c.err = ingest.Decode(env, chunk)
-			chunk = nil
-			return send(c)
-		})
-		if err == nil {
-			c := chunkOf{from: index - len(chunk), n: len(chunk), last: true}
-			c.items, c.err = ingest.Decode(env, chunk)
-			err = send(c)
-		}
-		streamErr <- err
+		streamErr <- decodeChunks(sctx, d.Store.OpenBody(sctx, del), env, progress.AppliedItems, chunks)
 	}()
-	done := false
-	for c := range chunks {
-		if err = c.err; err != nil {
-			err = fmt.Errorf("apply delivery %d, items %d to %d: %w", del.ID, c.from, c.from+c.n, err)
-			break
-		}
-		if err = apply(c.from, c.n, c.items, c.last); err != nil {
-			break
-		}
-		done = c.last
-	}
+	total, done, err := d.applyChunks(ctx, del, delivery, env, chunks)
 	stop()
 	for range chunks { // let the decoder stop
 	}
@@ -190,11 +125,154 @@ func (d *Directory) ApplyDelivery(ctx context.Context, in *ApplyDeliveryInput) (
 		}
 		return nil, err
 	}
+	if total == nil { // every chunk was applied by another attempt
+		now, err := d.Store.LargeDeliveryProgress(ctx, del.ID)
+		if err != nil {
+			return nil, err
+		}
+		total = &ingest.Result{}
+		_ = json.Unmarshal(now.Result, total)
+	}
 	metrics.DeliveryApplied(del.ReceivedAt, true)
-	activity.GetLogger(ctx).Info("delivery applied", "deliveryId", del.ID, "eventType", total.EventType,
+	activity.GetLogger(ctx).Info("delivery applied", "deliveryId", del.ID, "eventType", del.EventType,
 		"items", total.Items, "written", total.Written, "stale", total.Stale, "resumedAt", progress.AppliedItems,
 		"requestId", del.RequestID)
 	return total, nil
+}
+
+// chunksInFlight is how many chunk transactions of one delivery run side
+// by side: while one commits (or waits for the one before), the next works.
+const chunksInFlight = 2
+
+// decodedChunk is ChunkItems items of a large delivery, decoded.
+type decodedChunk struct {
+	from, n int
+	items   *ingest.Decoded
+	err     error // the chunk's items could not be decoded
+	last    bool
+}
+
+// decodeChunks reads a large delivery's items from body, skips the first
+// skip, and sends the rest ChunkItems at a time, decoded, the last one
+// marked (possibly empty).
+func decodeChunks(ctx context.Context, body io.Reader, env *cventpush.Envelope, skip int, out chan<- decodedChunk) error {
+	var raw []json.RawMessage
+	index := 0
+	send := func(last bool) error {
+		c := decodedChunk{from: index - len(raw), n: len(raw), last: last}
+		c.items, c.err = ingest.Decode(env, raw)
+		raw = nil
+		select {
+		case out <- c:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	err := cventpush.StreamItems(body, func(item json.RawMessage) error {
+		index++
+		if index <= skip {
+			return nil
+		}
+		if raw = append(raw, item); len(raw) < ChunkItems {
+			return nil
+		}
+		return send(false)
+	})
+	if err != nil {
+		return err
+	}
+	return send(true)
+}
+
+// applyChunks applies the chunks as they come, chunksInFlight transactions
+// at a time, committing in order (store.BeginChunk), and heartbeats the
+// progress after each commit. It answers the delivery's result after the
+// last chunk (nil when another attempt applied them) and whether it got
+// there.
+func (d *Directory) applyChunks(ctx context.Context, del *store.Delivery, delivery ingest.Delivery, env *cventpush.Envelope,
+	chunks <-chan decodedChunk) (*ingest.Result, bool, error) {
+	info := activity.GetInfo(ctx)
+	type flight struct {
+		chunk  decodedChunk
+		done   chan error
+		result *ingest.Result // the running result after it, once done; nil when skipped
+	}
+	var (
+		inFlight []*flight
+		total    *ingest.Result
+		done     bool
+		err      error
+	)
+	land := func() error {
+		f := inFlight[0]
+		inFlight = inFlight[1:]
+		if err := <-f.done; err != nil {
+			return err
+		}
+		activity.RecordHeartbeat(ctx, f.chunk.from+f.chunk.n)
+		if f.result != nil {
+			total = f.result
+		}
+		done = f.chunk.last
+		return nil
+	}
+	after := -1
+	for c := range chunks {
+		if c.err != nil {
+			err = fmt.Errorf("apply delivery %d, items %d to %d: %w", del.ID, c.from, c.from+c.n, c.err)
+			break
+		}
+		var chunk *store.Chunk
+		if chunk, err = d.Store.BeginChunk(ctx, del.ID, del.IntegrationID, c.from, c.from+c.n, after); err != nil {
+			break
+		}
+		after = c.from
+		f := &flight{chunk: c, done: make(chan error, 1)}
+		inFlight = append(inFlight, f)
+		go func() { f.done <- d.writeChunk(ctx, chunk, del, delivery, env, c, &f.result, info.WorkflowExecution.ID, info.WorkflowExecution.RunID) }()
+		if len(inFlight) == chunksInFlight {
+			if err = land(); err != nil {
+				break
+			}
+		}
+	}
+	for len(inFlight) > 0 { // after a failed chunk, the next fails too: out of turn
+		if lerr := land(); err == nil {
+			err = lerr
+		}
+	}
+	return total, done, err
+}
+
+// writeChunk writes one chunk's items in its transaction and commits it,
+// setting *result to the delivery's running result after it.
+func (d *Directory) writeChunk(ctx context.Context, chunk *store.Chunk, del *store.Delivery, delivery ingest.Delivery,
+	env *cventpush.Envelope, c decodedChunk, result **ingest.Result, workflowID, runID string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			chunk.Rollback()
+			err = &applyPanic{value: p, stack: string(debug.Stack())}
+		}
+		if err != nil {
+			err = fmt.Errorf("apply delivery %d, items %d to %d: %w", del.ID, chunk.From, chunk.To, err)
+		}
+	}()
+	r, err := ingest.ApplyDecoded(ctx, chunk.Tx(), delivery, env, c.items)
+	if err != nil {
+		chunk.Rollback()
+		return err
+	}
+	_, err = chunk.Commit(ctx, c.last, func(running json.RawMessage) (any, error) {
+		total := &ingest.Result{EventType: del.EventType, Items: del.ItemCount}
+		if len(running) > 0 {
+			_ = json.Unmarshal(running, total)
+		}
+		total.Add(r)
+		*result = total
+		return total, nil
+	}, workflowID, runID)
+	return err
 }
 
 // permanentApplyError reports whether applying failed because of the

@@ -149,8 +149,8 @@ func (t *Tx) upsertAgenda(ctx context.Context, entries []directory.AgendaEntry) 
 	}
 	err := t.tx.GetContext(ctx, &res, `
 		WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::text[]) AS u(integ, inv, ses, reg, src)),
-		old AS (SELECT a.integration_id, a.invitee_id, a.session_id, a.registered, a.source_time FROM agenda a
-			JOIN u ON a.integration_id = u.integ AND a.invitee_id = u.inv AND a.session_id = u.ses FOR UPDATE OF a),
+		old AS (SELECT a.integration_id, a.invitee_id, a.session_id, a.registered, a.source_time FROM u, LATERAL (
+			SELECT * FROM agenda a WHERE a.integration_id = u.integ AND a.invitee_id = u.inv AND a.session_id = u.ses FOR UPDATE) a),
 		up AS (
 			INSERT INTO agenda (integration_id, invitee_id, session_id, registered, source_time)
 			SELECT u.integ, u.inv, u.ses, u.reg, u.src::timestamptz FROM u

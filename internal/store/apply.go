@@ -16,6 +16,9 @@ type Tx struct {
 	// transaction locked outside any savepoint (ApplyBatch): later writers in
 	// it need not lock it again.
 	changeLogLocked string
+	// staged: this transaction's changes are staged and numbered when it
+	// commits (a chunk, see BeginChunk); it does not lock change counters.
+	staged bool
 }
 
 // ApplyDelivery runs apply in one transaction and marks the delivery processed

@@ -206,8 +206,8 @@ var upsertAttendeesSQL = func() string {
 				AS u(integ, invitee, contact, email, first, last, company, title, image, reg_type, status, access, guest,
 				     primary_id, groups, profile, custom, source, delivery, ord)),
 		old AS (
-			SELECT a.*, `+attendeeRecord("a")+` AS old_record FROM attendees a
-			JOIN u ON a.integration_id = u.integ AND a.invitee_id = u.invitee FOR UPDATE OF a),
+			SELECT a.*, `+attendeeRecord("a")+` AS old_record FROM u, LATERAL (SELECT * FROM attendees a
+				WHERE a.integration_id = u.integ AND a.invitee_id = u.invitee FOR UPDATE) a),
 		up AS (
 			INSERT INTO attendees AS attendees (integration_id, invitee_id, contact_id, email, first_name, last_name, company, title,
 				profile_image_url, registration_type, cvent_status, access, is_guest, primary_invitee_id, access_groups,

@@ -62,9 +62,30 @@ type Change struct {
 // the seqs from the integration's counter (whose row lock then serializes
 // writers until commit), appends the entries in ord order and notifies. The
 // statement answers one row: appended, then the extra columns.
+//
+// In a transaction that stages its changes (a chunk of a large delivery,
+// see BeginChunk) the same statement appends the entries to staged_changes
+// instead, unnumbered and without touching the counter; the chunk's commit
+// numbers them all at once (flushStagedChanges).
 func withChangeLog(ctes, extra string) string {
 	return ctes + `,
-	ch_n AS (SELECT integration_id, count(*) AS c FROM ch GROUP BY integration_id),
+	ch_mode AS (SELECT current_setting('` + stageChangesSetting + `', true) IS NOT DISTINCT FROM 'on' AS staged),
+	ch_stage AS (
+		INSERT INTO staged_changes (stmt, rn, integration_id, type, key, changed, record)
+		SELECT (SELECT nextval('staged_changes_stmt')), row_number() OVER (PARTITION BY ch.integration_id ORDER BY ch.ord),
+			ch.integration_id, ch.type, ch.key, ch.changed, ch.record
+		FROM ch WHERE (SELECT staged FROM ch_mode)
+		RETURNING 1),
+	` + numberChanges(`WHERE NOT (SELECT staged FROM ch_mode)`) + `
+	SELECT (SELECT count(*) FROM ch_ins) + (SELECT count(*) FROM ch_stage) AS appended,
+		(SELECT count(pg_notify('` + changesChannel + `', integration_id)) FROM ch_seq) AS notified` + extra
+}
+
+// numberChanges is the CTEs ch_n, ch_seq and ch_ins that number the
+// entries of ch (those passing where) from their integrations' counters and
+// append them to the change log.
+func numberChanges(where string) string {
+	return `ch_n AS (SELECT integration_id, count(*) AS c FROM ch ` + where + ` GROUP BY integration_id),
 	ch_seq AS (
 		INSERT INTO change_seqs AS s (integration_id, last_seq) SELECT integration_id, c FROM ch_n
 		ON CONFLICT (integration_id) DO UPDATE SET last_seq = s.last_seq + EXCLUDED.last_seq
@@ -74,9 +95,28 @@ func withChangeLog(ctes, extra string) string {
 		SELECT ch.integration_id, ch_seq.last_seq - ch_n.c + row_number() OVER (PARTITION BY ch.integration_id ORDER BY ch.ord),
 			ch.type, ch.key, ch.changed, ch.record
 		FROM ch JOIN ch_n USING (integration_id) JOIN ch_seq USING (integration_id)
-		RETURNING 1)
+		RETURNING 1)`
+}
+
+// stageChangesSetting is the transaction-local setting that makes
+// withChangeLog's statements stage their entries.
+const stageChangesSetting = "cventsync.stage_changes"
+
+// flushStagedChangesSQL numbers the transaction's staged entries in the
+// order they were staged, appends them to the change log and notifies.
+var flushStagedChangesSQL = `WITH ch AS (
+		DELETE FROM staged_changes WHERE xid = pg_current_xact_id()
+		RETURNING integration_id, type, key, changed, record, ARRAY[stmt, rn] AS ord),
+	` + numberChanges("") + `
 	SELECT (SELECT count(*) FROM ch_ins) AS appended,
-		(SELECT count(pg_notify('` + changesChannel + `', integration_id)) FROM ch_seq) AS notified` + extra
+		(SELECT count(pg_notify('` + changesChannel + `', integration_id)) FROM ch_seq) AS notified`
+
+// flushStagedChanges appends the entries a staging transaction staged.
+// It takes the integrations' change counters: call it last, just before
+// the commit.
+func flushStagedChanges(ctx context.Context, tx *sqlx.Tx) error {
+	_, err := tx.ExecContext(ctx, flushStagedChangesSQL)
+	return wrap("append staged changes", err)
 }
 
 // changedFields is the SQL for {"field": {"old", "new"}} between two
@@ -95,20 +135,34 @@ func changedFields(o, n string) string {
 const oldFirst = `(SELECT count(*) FROM old) >= 0`
 
 // lockChangeLog takes the integration's change counter before any
-// directory row. Every writer of the directory does so first, so writers of
-// one integration queue on this one row instead of deadlocking on each
-// other's rows (a large sync's chunk and a batch of small deliveries lock
-// the same attendees in different orders). Re-taking it in the same
-// transaction costs one round trip and writes nothing.
+// directory row. Every writer of the directory does so first (the chunks
+// of a large delivery aside, see chunks.go), so writers of one integration
+// queue on this one row instead of deadlocking on each other's rows (a
+// batch of small deliveries and a contact update lock the same attendees
+// in different orders). Re-taking it in the same transaction costs one
+// round trip and writes nothing. The mode, NO KEY UPDATE, is the one
+// numbering entries takes too: it excludes other writers but not the KEY
+// SHARE that chunks in flight hold.
 func lockChangeLog(ctx context.Context, q sqlx.ExecerContext, integrationID string) error {
+	return lockChangeLogIn(ctx, q, integrationID, "NO KEY UPDATE")
+}
+
+// lockChangeLogExclusive is lockChangeLog that also waits for the chunks
+// in flight to commit, and keeps new ones from beginning until it ends.
+func lockChangeLogExclusive(ctx context.Context, q sqlx.ExecerContext, integrationID string) error {
+	return lockChangeLogIn(ctx, q, integrationID, "UPDATE")
+}
+
+func lockChangeLogIn(ctx context.Context, q sqlx.ExecerContext, integrationID, mode string) error {
 	_, err := q.ExecContext(ctx, `WITH ins AS (INSERT INTO change_seqs (integration_id) VALUES ($1) ON CONFLICT DO NOTHING)
-		SELECT 1 FROM change_seqs WHERE integration_id = $1 FOR UPDATE`, integrationID)
+		SELECT 1 FROM change_seqs WHERE integration_id = $1 FOR `+mode, integrationID)
 	return wrap("lock change log", err)
 }
 
-// lockChangeLog is lockChangeLog for the integration of a Tx write.
+// lockChangeLog is lockChangeLog for the integration of a Tx write. A
+// transaction that stages its changes takes the counter only to flush them.
 func (t *Tx) lockChangeLog(ctx context.Context, integrationID string) error {
-	if integrationID == "" || integrationID == t.changeLogLocked {
+	if integrationID == "" || integrationID == t.changeLogLocked || t.staged {
 		return nil
 	}
 	return lockChangeLog(ctx, t.tx, integrationID)

@@ -138,7 +138,8 @@ func (s *Store) ErasePerson(ctx context.Context, p Person, scrub Scrubber) (*Era
 	out := &Erasure{IntegrationID: p.IntegrationID, InviteeID: inviteeID}
 	var found []string // the person's e-mail addresses
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := lockChangeLog(ctx, tx, p.IntegrationID); err != nil {
+		// Exclusively: a chunk in flight may have checked the tombstones already.
+		if err := lockChangeLogExclusive(ctx, tx, p.IntegrationID); err != nil {
 			return err
 		}
 		var stored struct {
