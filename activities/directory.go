@@ -230,7 +230,9 @@ func (d *Directory) applyChunks(ctx context.Context, del *store.Delivery, delive
 		after = c.from
 		f := &flight{chunk: c, done: make(chan error, 1)}
 		inFlight = append(inFlight, f)
-		go func() { f.done <- d.writeChunk(ctx, chunk, del, delivery, env, c, &f.result, info.WorkflowExecution.ID, info.WorkflowExecution.RunID) }()
+		go func() {
+			f.done <- d.writeChunk(ctx, chunk, del, delivery, env, c, &f.result, info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
+		}()
 		if len(inFlight) == chunksInFlight {
 			if err = land(); err != nil {
 				break

@@ -297,4 +297,3 @@ func TestErasureWaitsForTheChunksInFlight(t *testing.T) {
 func keepBodies(...string) func([]byte) ([]byte, bool) {
 	return func(b []byte) ([]byte, bool) { return b, false }
 }
-
