@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/klauspost/compress/s2"
 	"github.com/lib/pq"
 )
 
@@ -36,7 +37,13 @@ type BodyWriter struct {
 	size  int64
 	// inFlight, when not nil, answers the chunk being stored.
 	inFlight chan error
+	packed   []byte // the chunk being stored, compressed (one chunk is stored at a time)
 }
+
+// codecS2 marks a body chunk stored compressed as an S2 block
+// (github.com/klauspost/compress/s2); chunks without a codec are stored as
+// they came.
+const codecS2 = "s2"
 
 // BeginStreamedDelivery stores an empty delivery in the receiving state and
 // returns the writer its body goes through.
@@ -102,14 +109,16 @@ func (w *BodyWriter) wait() error {
 	return err
 }
 
-// storeChunk inserts one chunk in a transaction whose commit does not wait
-// for the disk.
+// storeChunk compresses one chunk and inserts it in a transaction whose
+// commit does not wait for the disk.
 func (w *BodyWriter) storeChunk(seq int, data []byte) error {
+	w.packed = s2.Encode(w.packed[:cap(w.packed)], data)
 	err := w.s.inTx(w.ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(w.ctx, `SET LOCAL synchronous_commit TO off`); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(w.ctx, `INSERT INTO delivery_chunks (delivery_id, seq, data) VALUES ($1, $2, $3)`, w.id, seq, data)
+		_, err := tx.ExecContext(w.ctx, `INSERT INTO delivery_chunks (delivery_id, seq, data, codec) VALUES ($1, $2, $3, $4)`,
+			w.id, seq, w.packed, codecS2)
 		return err
 	})
 	if err != nil {
@@ -185,6 +194,7 @@ type chunkReader struct {
 	chunks int
 	next   int
 	cur    []byte
+	buf    []byte // the current chunk, decompressed
 }
 
 func (r *chunkReader) Read(p []byte) (int, error) {
@@ -192,12 +202,33 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 		if r.next >= r.chunks {
 			return 0, io.EOF
 		}
-		err := r.s.bulk.GetContext(r.ctx, &r.cur, `SELECT data FROM delivery_chunks WHERE delivery_id = $1 AND seq = $2`, r.id, r.next)
+		var row struct {
+			Data  []byte `db:"data"`
+			Codec string `db:"codec"`
+		}
+		err := r.s.bulk.GetContext(r.ctx, &row, `SELECT data, codec FROM delivery_chunks WHERE delivery_id = $1 AND seq = $2`, r.id, r.next)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, fmt.Errorf("delivery %d: body chunk %d is missing", r.id, r.next)
 		}
 		if err != nil {
 			return 0, fmt.Errorf("read body chunk %d of delivery %d: %w", r.next, r.id, err)
+		}
+		switch row.Codec {
+		case "":
+			r.cur = row.Data
+		case codecS2:
+			n, err := s2.DecodedLen(row.Data)
+			if err == nil {
+				if cap(r.buf) < n {
+					r.buf = make([]byte, n)
+				}
+				r.cur, err = s2.Decode(r.buf[:n], row.Data)
+			}
+			if err != nil {
+				return 0, fmt.Errorf("decompress body chunk %d of delivery %d: %w", r.next, r.id, err)
+			}
+		default:
+			return 0, fmt.Errorf("body chunk %d of delivery %d: unknown codec %q", r.next, r.id, row.Codec)
 		}
 		r.next++
 	}

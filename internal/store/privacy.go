@@ -1,12 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -220,20 +222,84 @@ func (s *Store) ErasePerson(ctx context.Context, p Person, scrub Scrubber) (*Era
 	// committed (nothing applied from now on brings the person back): the
 	// search reads every stored body of the integration and must not hold
 	// the change log lock that every writer of the integration queues on.
+	needles := bodyNeedles(inviteeID, found)
+	chunked, err := s.chunkedBodiesMentioning(ctx, p.IntegrationID, needles)
+	if err != nil {
+		return out, err
+	}
 	if err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		return scrubBodies(ctx, tx, p.IntegrationID, inviteeID, found, scrub, out)
+		return scrubBodies(ctx, tx, p.IntegrationID, needles, chunked, scrub, out)
 	}); err != nil {
 		return out, err
 	}
 	return out, nil
 }
 
+// bodyNeedles is what marks a stored body as mentioning a person: their
+// e-mail addresses and their invitee id in either case.
+func bodyNeedles(inviteeID string, emails []string) []string {
+	return distinctNonEmpty(append([]string{inviteeID, strings.ToUpper(inviteeID)}, emails...)...)
+}
+
+// chunkedBodiesMentioning lists the integration's chunked (streamed)
+// bodies that contain one of the needles. Their chunks are stored
+// compressed, so they are read back and searched here, as one stream: a
+// needle across a chunk boundary is found too.
+func (s *Store) chunkedBodiesMentioning(ctx context.Context, integrationID string, needles []string) ([]int64, error) {
+	var bodies []Delivery
+	if err := s.db.SelectContext(ctx, &bodies, `SELECT id, body_chunks FROM deliveries
+		WHERE integration_id = $1 AND body_chunks > 0 ORDER BY id`, integrationID); err != nil {
+		return nil, fmt.Errorf("erase: list chunked bodies: %w", err)
+	}
+	var out []int64
+	for i := range bodies {
+		found, err := containsAny(s.OpenBody(ctx, &bodies[i]), needles)
+		if err != nil {
+			return nil, fmt.Errorf("erase: search body of delivery %d: %w", bodies[i].ID, err)
+		}
+		if found {
+			out = append(out, bodies[i].ID)
+		}
+	}
+	return out, nil
+}
+
+// containsAny reports whether r's bytes contain one of the needles,
+// reading r a block at a time.
+func containsAny(r io.Reader, needles []string) (bool, error) {
+	longest := 0
+	for _, n := range needles {
+		longest = max(longest, len(n))
+	}
+	if longest == 0 {
+		return false, nil
+	}
+	buf := make([]byte, 0, 1<<20+longest)
+	for {
+		// Keep the last longest-1 bytes: a needle may begin in them.
+		keep := min(len(buf), longest-1)
+		buf = append(buf[:0], buf[len(buf)-keep:]...)
+		n, err := io.ReadFull(r, buf[keep:cap(buf)])
+		buf = buf[:keep+n]
+		for _, needle := range needles {
+			if needle != "" && bytes.Contains(buf, []byte(needle)) {
+				return true, nil
+			}
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+}
+
 // scrubBodies rewrites or blanks the stored bodies that mention the person
-// (their e-mail as stored or given, or their invitee id in either case) and
-// removes the e-mail from error texts. A chunked body is searched chunk by
-// chunk (an address split across a 4 MiB boundary is not found) and blanked.
-func scrubBodies(ctx context.Context, tx *sqlx.Tx, integrationID, inviteeID string, emails []string, scrub Scrubber, out *Erasure) error {
-	needles := distinctNonEmpty(append([]string{inviteeID, strings.ToUpper(inviteeID)}, emails...)...)
+// (one of the needles) and removes the needles from error texts. A chunked
+// body that mentions them (chunked, as found by chunkedBodiesMentioning)
+// is blanked.
+func scrubBodies(ctx context.Context, tx *sqlx.Tx, integrationID string, needles []string, chunked []int64, scrub Scrubber, out *Erasure) error {
 	patterns := make(pq.ByteaArray, len(needles))
 	for i, n := range needles {
 		patterns[i] = []byte(n)
@@ -249,9 +315,8 @@ func scrubBodies(ctx context.Context, tx *sqlx.Tx, integrationID, inviteeID stri
 		WHERE d.integration_id = $1 AND (
 			EXISTS (SELECT 1 FROM unnest($2::bytea[]) p WHERE position(p IN d.body) > 0)
 			OR EXISTS (SELECT 1 FROM unnest($2::bytea[]) p WHERE position(p IN convert_to(d.error, 'UTF8')) > 0)
-			OR (d.body_chunks > 0 AND EXISTS (SELECT 1 FROM delivery_chunks c, unnest($2::bytea[]) p
-				WHERE c.delivery_id = d.id AND position(p IN c.data) > 0)))
-		ORDER BY d.id FOR UPDATE OF d`, integrationID, patterns)
+			OR d.id = ANY($3))
+		ORDER BY d.id FOR UPDATE OF d`, integrationID, patterns, pq.Int64Array(chunked))
 	if err != nil {
 		return fmt.Errorf("erase: find bodies: %w", err)
 	}
