@@ -54,6 +54,11 @@ const ErrTypeMalformed = "MalformedDelivery"
 // ChunkItems is how many items of a large delivery one transaction applies.
 const ChunkItems = 1000
 
+// FirstChunkItems is the size of an attempt's first chunk: small, so that
+// writing begins as soon as a few items are decoded, and the next chunk
+// decodes while it is written.
+const FirstChunkItems = 100
+
 // ApplyDelivery applies a stored delivery in chunks of ChunkItems, each in
 // its own transaction together with the progress it makes, heartbeating
 // after each. A retried attempt (another worker, after this one died)
@@ -153,15 +158,12 @@ type decodedChunk struct {
 }
 
 // decodeChunks reads a large delivery's items from body, skips the first
-// skip, and sends the rest ChunkItems at a time, decoded, the last one
-// marked (possibly empty).
+// skip, and sends the rest FirstChunkItems and then ChunkItems at a time,
+// decoded, the last one marked (possibly empty).
 func decodeChunks(ctx context.Context, body io.Reader, env *cventpush.Envelope, skip int, out chan<- decodedChunk) error {
-	var raw []json.RawMessage
-	index := 0
-	send := func(last bool) error {
-		c := decodedChunk{from: index - len(raw), n: len(raw), last: last}
+	send := func(from int, raw []json.RawMessage, last bool) error {
+		c := decodedChunk{from: from, n: len(raw), last: last}
 		c.items, c.err = ingest.Decode(env, raw)
-		raw = nil
 		select {
 		case out <- c:
 			return nil
@@ -169,20 +171,35 @@ func decodeChunks(ctx context.Context, body io.Reader, env *cventpush.Envelope, 
 			return ctx.Err()
 		}
 	}
+	// A full chunk waits for the next item: without one, it is the last.
+	var raw, full []json.RawMessage
+	index, from := 0, skip
 	err := cventpush.StreamItems(body, func(item json.RawMessage) error {
-		index++
-		if index <= skip {
+		if index++; index <= skip {
 			return nil
 		}
-		if raw = append(raw, item); len(raw) < ChunkItems {
-			return nil
+		if full != nil {
+			if err := send(from, full, false); err != nil {
+				return err
+			}
+			from, full = from+len(full), nil
 		}
-		return send(false)
+		size := ChunkItems
+		if from == skip {
+			size = FirstChunkItems
+		}
+		if raw = append(raw, item); len(raw) == size {
+			full, raw = raw, nil
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return send(true)
+	if full != nil { // then no item came after it
+		return send(from, full, true)
+	}
+	return send(from, raw, true)
 }
 
 // applyChunks applies the chunks as they come, chunksInFlight transactions

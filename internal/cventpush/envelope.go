@@ -152,15 +152,23 @@ func (e *Envelope) Items() ([]json.RawMessage, error) {
 }
 
 func jsonErrorText(err error) string {
+	if text, ok := decodeErrorText(err); ok {
+		return text
+	}
+	return err.Error()
+}
+
+// decodeErrorText describes a syntax or type error of either decoder.
+func decodeErrorText(err error) (string, bool) {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		return fmt.Sprintf("invalid JSON at byte %d: %v", syn.Offset, syn)
+		return fmt.Sprintf("invalid JSON at byte %d: %v", syn.Offset, syn), true
 	}
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {
-		return fmt.Sprintf("field %q has the wrong type (%s)", typ.Field, typ.Value)
+		return fmt.Sprintf("field %q has the wrong type (%s)", typ.Field, typ.Value), true
 	}
-	return err.Error()
+	return fastDecodeErrorText(err)
 }
 
 // ItemSummary is what the gateway learns of a delivery's items without

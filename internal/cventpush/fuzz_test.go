@@ -81,6 +81,12 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		if len(streamed) != ssum.Count {
 			t.Fatalf("ScanEnvelope counted %d items, StreamItems gave %d", ssum.Count, len(streamed))
 		}
+		want := splitWithEncodingJSON(t, string(body))
+		for i := range streamed {
+			if string(streamed[i]) != want[i] {
+				t.Fatalf("item %d split as %q, encoding/json splits %q", i, streamed[i], want[i])
+			}
+		}
 		decodeAll(t, streamed)
 		if err == nil && env.EventType != senv.EventType {
 			t.Fatalf("eventType %q whole, %q streamed", env.EventType, senv.EventType)

@@ -54,8 +54,10 @@ func ScanEnvelope(r io.Reader, maxIDs int) (*Envelope, *ItemSummary, error) {
 
 // StreamItems calls fn with each item of the delivery in r, in order,
 // decoding one at a time: a 100,000-item manual sync is never held whole.
+// It reads bodies the gateway has already checked (ScanEnvelope), with the
+// faster decoder (fastjson.go).
 func StreamItems(r io.Reader, fn func(item json.RawMessage) error) error {
-	dec := json.NewDecoder(r)
+	dec := newItemDecoder(r)
 	if err := expectDelim(dec, '{'); err != nil {
 		return err
 	}
@@ -78,8 +80,16 @@ func StreamItems(r io.Reader, fn func(item json.RawMessage) error) error {
 	return expectDelim(dec, '}')
 }
 
+// tokenDecoder is a streaming JSON decoder: encoding/json's, or the faster
+// one of fastjson.go.
+type tokenDecoder interface {
+	Token() (json.Token, error)
+	More() bool
+	Decode(v any) error
+}
+
 // eachItem decodes the message value at dec's position item by item.
-func eachItem(dec *json.Decoder, fn func(*itemIDs)) error {
+func eachItem(dec tokenDecoder, fn func(*itemIDs)) error {
 	return eachRaw(dec, func(raw json.RawMessage) error {
 		var it itemIDs
 		if err := json.Unmarshal(raw, &it); err != nil {
@@ -92,7 +102,7 @@ func eachItem(dec *json.Decoder, fn func(*itemIDs)) error {
 
 // eachRaw walks the message value at dec's position: an array of items, a
 // lone object (one item) or null.
-func eachRaw(dec *json.Decoder, fn func(json.RawMessage) error) error {
+func eachRaw(dec tokenDecoder, fn func(json.RawMessage) error) error {
 	if !dec.More() {
 		return malformed(errors.New("message has no value"))
 	}
@@ -154,7 +164,7 @@ func (s *ItemSummary) add(it *itemIDs, seen map[string]bool, maxIDs int) {
 	}
 }
 
-func expectDelim(dec *json.Decoder, want json.Delim) error {
+func expectDelim(dec tokenDecoder, want json.Delim) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return malformed(err)
@@ -172,10 +182,8 @@ func malformed(err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("%w: the body ends before the JSON does (truncated?)", ErrMalformed)
 	}
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	if errors.As(err, &syn) || errors.As(err, &typ) {
-		return fmt.Errorf("%w: %s", ErrMalformed, jsonErrorText(err))
+	if text, ok := decodeErrorText(err); ok {
+		return fmt.Errorf("%w: %s", ErrMalformed, text)
 	}
 	// A read error of the body itself stays reachable with errors.As.
 	return fmt.Errorf("%w: %w", ErrMalformed, err)

@@ -94,3 +94,64 @@ func TestScanEnvelopeShapes(t *testing.T) {
 		}
 	}
 }
+
+// StreamItems splits with the fast decoder (fastjson.go): it must find the
+// same items, byte for byte, as encoding/json's decoder, whatever the items
+// hold.
+func TestStreamItemsSplitsLikeEncodingJSON(t *testing.T) {
+	bodies := []string{
+		`{"eventType":"AttendeeManualSynced","message":[{"a":"]}[{,\"\\"},{"b":[1,[2,{"c":"}"}]],"d":null},{}]}`,
+		`{"message":[{"email":"é\u00e9\ud83d\ude00","n":-1.5e+300,"t":true}],"messageStub":"s","eventType":"X"}`,
+		"{ \"message\" :\n\t[ {\"x\" : 1} ,\r\n {\"y\":\"z\"} ] , \"other\": {\"message\": [1,2]} }",
+		`{"other":[{"deep":[[[]]]}],"message":{"inviteeStub":"lone"}}`,
+		`{"message":null,"eventType":"X"}`,
+		`{"message":[]}`,
+	}
+	for name, body := range sampleBodies(t) {
+		bodies = append(bodies, name+"\x00"+string(body))
+	}
+	for _, b := range bodies {
+		name, body := "", b
+		if i := strings.IndexByte(b, 0); i >= 0 {
+			name, body = b[:i], b[i+1:]
+		}
+		var got []string
+		if err := StreamItems(strings.NewReader(body), func(it json.RawMessage) error {
+			got = append(got, string(it))
+			return nil
+		}); err != nil {
+			t.Fatalf("%s%s: %v", name, body, err)
+		}
+		want := splitWithEncodingJSON(t, body)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s%s:\n split %q\n want  %q", name, body, got, want)
+		}
+	}
+}
+
+// splitWithEncodingJSON is StreamItems done with encoding/json's decoder.
+func splitWithEncodingJSON(t *testing.T, body string) []string {
+	t.Helper()
+	var out []string
+	dec := json.NewDecoder(strings.NewReader(body))
+	if err := expectDelim(dec, '{'); err != nil {
+		t.Fatal(err)
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if key, _ := tok.(string); !strings.EqualFold(key, "message") {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := eachRaw(dec, func(it json.RawMessage) error { out = append(out, string(it)); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
