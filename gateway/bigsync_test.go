@@ -116,12 +116,13 @@ func TestLargeDeliveryWithABadItemFailsWithItsChunk(t *testing.T) {
 	body = bytes.Replace(body, []byte(bad), []byte(bad+`,"customFields":"not a list"`), 1)
 	ans := s.post(in, in.WebhookToken, body, http.StatusOK)
 	d := s.waitDelivery(ans.DeliveryID, 60*time.Second)
-	if d.Status != store.DeliveryFailed || !strings.Contains(d.Error, "items 1000 to 2000") || !strings.Contains(d.Error, "item 700") {
-		t.Fatalf("delivery with a bad item 1700: status %s, error %q; want failed naming items 1000 to 2000 and item 700 of them", d.Status, d.Error)
+	// Chunks: [0, 100), [100, 1100), [1100, 2100), …
+	if d.Status != store.DeliveryFailed || !strings.Contains(d.Error, "items 1100 to 2100") || !strings.Contains(d.Error, "item 600") {
+		t.Fatalf("delivery with a bad item 1700: status %s, error %q; want failed naming items 1100 to 2100 and item 600 of them", d.Status, d.Error)
 	}
 	var count int
 	_ = s.store.DB().Get(&count, `SELECT count(*) FROM attendees WHERE integration_id = $1`, in.ID)
-	if count != 1000 {
-		t.Errorf("%d attendees stored, want the 1,000 of the first chunk", count)
+	if count != 1100 {
+		t.Errorf("%d attendees stored, want the 1,100 of the chunks before", count)
 	}
 }

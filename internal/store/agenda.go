@@ -227,8 +227,9 @@ func (t *Tx) appendAgendaChanges(ctx context.Context, deltas map[string][]agenda
 // ReplaceAgendas makes each attendee's listed sessions their whole agenda
 // as of sourceTime (a manual sync lists every session): listed sessions are
 // registered, every other stored one becomes a tombstone, unless newer.
-// Three statements for all attendees, the last one logging one
-// agenda.changed per attendee whose agenda changed.
+// One statement for all attendees, which also logs one agenda.changed per
+// attendee whose agenda changed: the sessions added and removed (in
+// session order) and the whole agenda as it now stands.
 func (t *Tx) ReplaceAgendas(ctx context.Context, integrationID string, agendas map[string][]string, sourceTime time.Time) error {
 	if len(agendas) == 0 {
 		return nil
@@ -238,43 +239,62 @@ func (t *Tx) ReplaceAgendas(ctx context.Context, integrationID string, agendas m
 	}
 	invitees := make([]string, 0, len(agendas))
 	var pairInv, pairSes []string
-	var entries []directory.AgendaEntry
 	for inv, sessions := range agendas {
 		invitees = append(invitees, inv)
+		seen := make(map[string]bool, len(sessions))
 		for _, sid := range sessions {
-			pairInv, pairSes = append(pairInv, inv), append(pairSes, sid)
-			entries = append(entries, directory.AgendaEntry{IntegrationID: integrationID, InviteeID: inv, SessionID: sid,
-				Registered: true, SourceTime: sourceTime})
+			if !seen[sid] { // one statement cannot write a row twice
+				seen[sid] = true
+				pairInv, pairSes = append(pairInv, inv), append(pairSes, sid)
+			}
 		}
 	}
-	var cleared []byte
-	err := t.tx.GetContext(ctx, &cleared, `WITH c AS (UPDATE agenda a SET registered = false, source_time = $3, updated_at = now()
-		WHERE a.integration_id = $1 AND a.invitee_id = ANY($2) AND a.registered AND a.source_time <= $3
-		AND NOT EXISTS (SELECT 1 FROM unnest($4::text[], $5::text[]) AS n(inv, ses)
-			WHERE n.inv = a.invitee_id AND n.ses = a.session_id)
-		RETURNING a.invitee_id, a.session_id)
-		SELECT COALESCE(json_agg(json_build_object('inviteeId', invitee_id, 'sessionId', session_id, 'registered', false)), '[]') FROM c`,
-		integrationID, pq.StringArray(invitees), sourceTime, pq.StringArray(pairInv), pq.StringArray(pairSes))
-	if err != nil {
-		return wrap("clear agendas", err)
-	}
-	var removed []agendaDelta
-	if err := json.Unmarshal(cleared, &removed); err != nil {
-		return wrap("clear agendas", err)
-	}
-	_, deltas, err := t.upsertAgenda(ctx, entries)
-	if err != nil {
-		return err
-	}
-	if deltas == nil {
-		deltas = map[string][]agendaDelta{}
-	}
-	deltas[integrationID] = append(deltas[integrationID], removed...)
-	if len(deltas[integrationID]) == 0 {
-		return nil
-	}
-	return t.appendAgendaChanges(ctx, deltas)
+	_, err := t.tx.ExecContext(ctx, replaceAgendasSQL, integrationID, pq.StringArray(invitees),
+		pq.StringArray(pairInv), pq.StringArray(pairSes), sourceTime)
+	return wrap("replace agendas", err)
 }
+
+// replaceAgendasSQL is ReplaceAgendas' statement: $1 the integration, $2
+// the invitees, $3 and $4 the (invitee, session) pairs listed, $5 the time.
+// Rows of the agenda read in it are as they were before it: an invitee's
+// agenda after it is what was registered, less what it cleared, plus what
+// it registered.
+var replaceAgendasSQL = withChangeLog(`
+	WITH listed AS (SELECT * FROM unnest($3::text[], $4::text[]) AS l(inv, ses)),
+	cleared AS (
+		UPDATE agenda a SET registered = false, source_time = $5, updated_at = now()
+		WHERE a.integration_id = $1 AND a.invitee_id = ANY($2) AND a.registered AND a.source_time <= $5
+			AND NOT EXISTS (SELECT 1 FROM listed l WHERE l.inv = a.invitee_id AND l.ses = a.session_id)
+		RETURNING a.invitee_id, a.session_id),
+	old AS (SELECT a.invitee_id, a.session_id, a.registered FROM listed l, LATERAL (
+		SELECT * FROM agenda a WHERE a.integration_id = $1 AND a.invitee_id = l.inv AND a.session_id = l.ses FOR UPDATE) a),
+	up AS (
+		INSERT INTO agenda (integration_id, invitee_id, session_id, registered, source_time)
+		SELECT $1, l.inv, l.ses, true, $5 FROM listed l
+		ON CONFLICT (integration_id, invitee_id, session_id) DO UPDATE SET
+			registered = true, source_time = EXCLUDED.source_time,
+			updated_at = CASE WHEN agenda.registered THEN agenda.updated_at ELSE now() END
+		WHERE agenda.source_time <= EXCLUDED.source_time
+			AND (agenda.source_time < EXCLUDED.source_time OR NOT agenda.registered)
+			AND `+oldFirst+`
+		RETURNING agenda.invitee_id, agenda.session_id),
+	added AS (SELECT up.invitee_id, up.session_id FROM up
+		LEFT JOIN old ON old.invitee_id = up.invitee_id AND old.session_id = up.session_id
+		WHERE old.invitee_id IS NULL OR NOT old.registered),
+	touched AS (SELECT invitee_id FROM added UNION SELECT invitee_id FROM cleared),
+	adds AS (SELECT invitee_id, jsonb_agg(session_id ORDER BY session_id) AS s FROM added GROUP BY invitee_id),
+	removes AS (SELECT invitee_id, jsonb_agg(session_id ORDER BY session_id) AS s FROM cleared GROUP BY invitee_id),
+	after AS (SELECT invitee_id, jsonb_agg(session_id ORDER BY session_id) AS s FROM (
+			SELECT t.invitee_id, a.session_id FROM touched t, LATERAL (SELECT a.session_id FROM agenda a
+				WHERE a.integration_id = $1 AND a.invitee_id = t.invitee_id AND a.registered) a
+			EXCEPT SELECT invitee_id, session_id FROM cleared
+			UNION SELECT invitee_id, session_id FROM added) r
+		GROUP BY invitee_id),
+	ch AS (SELECT $1::text AS integration_id, '`+ChangeAgendaChanged+`' AS type, 'agenda:' || t.invitee_id AS key,
+			jsonb_build_object('added', COALESCE(adds.s, '[]'), 'removed', COALESCE(removes.s, '[]')) AS changed,
+			jsonb_build_object('inviteeId', t.invitee_id, 'sessionIds', COALESCE(after.s, '[]')) AS record,
+			t.invitee_id AS ord
+		FROM touched t LEFT JOIN adds USING (invitee_id) LEFT JOIN removes USING (invitee_id) LEFT JOIN after USING (invitee_id))`, "")
 
 // RegisteredSessions returns the ids of the sessions an attendee is registered for.
 func (s *Store) RegisteredSessions(ctx context.Context, integrationID, inviteeID string) (map[string]bool, error) {
