@@ -88,11 +88,12 @@ type tokenDecoder interface {
 	Decode(v any) error
 }
 
-// eachItem decodes the message value at dec's position item by item.
+// eachItem decodes the message value at dec's position item by item,
+// each straight from the stream (no copy of it, no second pass over it).
 func eachItem(dec tokenDecoder, fn func(*itemIDs)) error {
-	return eachRaw(dec, func(raw json.RawMessage) error {
+	return eachValue(dec, func(decode func(any) error) error {
 		var it itemIDs
-		if err := json.Unmarshal(raw, &it); err != nil {
+		if err := decode(&it); err != nil {
 			return err
 		}
 		fn(&it)
@@ -100,9 +101,23 @@ func eachItem(dec tokenDecoder, fn func(*itemIDs)) error {
 	})
 }
 
-// eachRaw walks the message value at dec's position: an array of items, a
-// lone object (one item) or null.
+// eachRaw hands fn the raw bytes of each item of the message value at
+// dec's position.
 func eachRaw(dec tokenDecoder, fn func(json.RawMessage) error) error {
+	return eachValue(dec, func(decode func(any) error) error {
+		var item json.RawMessage // fresh: fn may keep it
+		if err := decode(&item); err != nil {
+			return err
+		}
+		return fn(item)
+	})
+}
+
+// eachValue walks the message value at dec's position: an array of items,
+// a lone object (one item) or null. fn decodes each item with the function
+// it is given; an error of that function is the body's (ErrMalformed), any
+// other error of fn is returned as it is.
+func eachValue(dec tokenDecoder, fn func(decode func(any) error) error) error {
 	if !dec.More() {
 		return malformed(errors.New("message has no value"))
 	}
@@ -112,12 +127,16 @@ func eachRaw(dec tokenDecoder, fn func(json.RawMessage) error) error {
 	}
 	switch tok {
 	case json.Delim('['):
+		var decodeErr error
+		decode := func(v any) error {
+			decodeErr = dec.Decode(v)
+			return decodeErr
+		}
 		for dec.More() {
-			var item json.RawMessage // fresh: fn may keep it
-			if err := dec.Decode(&item); err != nil {
-				return malformed(err)
-			}
-			if err := fn(item); err != nil {
+			if err := fn(decode); err != nil {
+				if decodeErr != nil {
+					return malformed(err)
+				}
 				return err
 			}
 		}
@@ -145,7 +164,15 @@ func eachRaw(dec tokenDecoder, fn func(json.RawMessage) error) error {
 		if err != nil {
 			return malformed(err)
 		}
-		return fn(b)
+		var decodeErr error
+		err = fn(func(v any) error {
+			decodeErr = json.Unmarshal(b, v)
+			return decodeErr
+		})
+		if err != nil && decodeErr != nil {
+			return malformed(err)
+		}
+		return err
 	case nil:
 		return nil
 	}
