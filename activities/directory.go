@@ -130,7 +130,7 @@ func (d *Directory) ApplyDelivery(ctx context.Context, in *ApplyDeliveryInput) (
 		}
 		return nil, err
 	}
-	if total == nil { // every chunk was applied by another attempt
+	if total == nil { // the last chunk was applied by another attempt
 		now, err := d.Store.LargeDeliveryProgress(ctx, del.ID)
 		if err != nil {
 			return nil, err
@@ -149,7 +149,7 @@ func (d *Directory) ApplyDelivery(ctx context.Context, in *ApplyDeliveryInput) (
 // by side: while one commits (or waits for the one before), the next works.
 const chunksInFlight = 2
 
-// decodedChunk is ChunkItems items of a large delivery, decoded.
+// decodedChunk is a run of a large delivery's items, decoded.
 type decodedChunk struct {
 	from, n int
 	items   *ingest.Decoded
@@ -205,8 +205,8 @@ func decodeChunks(ctx context.Context, body io.Reader, env *cventpush.Envelope, 
 // applyChunks applies the chunks as they come, chunksInFlight transactions
 // at a time, committing in order (store.BeginChunk), and heartbeats the
 // progress after each commit. It answers the delivery's result after the
-// last chunk (nil when another attempt applied them) and whether it got
-// there.
+// last chunk landed (nil when another attempt applied that one) and
+// whether it got to the last chunk.
 func (d *Directory) applyChunks(ctx context.Context, del *store.Delivery, delivery ingest.Delivery, env *cventpush.Envelope,
 	chunks <-chan decodedChunk) (*ingest.Result, bool, error) {
 	info := activity.GetInfo(ctx)
@@ -228,10 +228,7 @@ func (d *Directory) applyChunks(ctx context.Context, del *store.Delivery, delive
 			return err
 		}
 		activity.RecordHeartbeat(ctx, f.chunk.from+f.chunk.n)
-		if f.result != nil {
-			total = f.result
-		}
-		done = f.chunk.last
+		total, done = f.result, f.chunk.last // nil when another attempt applied it
 		return nil
 	}
 	after := -1

@@ -94,6 +94,10 @@ func TestErasureBlanksChunkedBodiesThatMentionThePerson(t *testing.T) {
 	if _, err := st.ErasePerson(ctx, store.Person{IntegrationID: integ, InviteeID: uuid.NewString(), Email: email}, keepBodies); err != nil {
 		t.Fatal(err)
 	}
+	// Another erasure skips the blanked body (its chunks are gone).
+	if _, err := st.ErasePerson(ctx, store.Person{IntegrationID: integ, InviteeID: uuid.NewString(), Email: "other@example.com"}, keepBodies); err != nil {
+		t.Fatalf("an erasure after a body was blanked: %v", err)
+	}
 	for _, c := range []struct {
 		d     *store.Delivery
 		blank bool

@@ -248,7 +248,7 @@ func bodyNeedles(inviteeID string, emails []string) []string {
 func (s *Store) chunkedBodiesMentioning(ctx context.Context, integrationID string, needles []string) ([]int64, error) {
 	var bodies []Delivery
 	if err := s.db.SelectContext(ctx, &bodies, `SELECT id, body_chunks FROM deliveries
-		WHERE integration_id = $1 AND body_chunks > 0 ORDER BY id`, integrationID); err != nil {
+		WHERE integration_id = $1 AND body_chunks > 0 AND body_purged_at IS NULL ORDER BY id`, integrationID); err != nil {
 		return nil, fmt.Errorf("erase: list chunked bodies: %w", err)
 	}
 	var out []int64
