@@ -25,7 +25,7 @@ import (
 //     stand where the chunk begins: progress stays a prefix of the items.
 //   - Other writers take the counter first and then rows; a chunk takes rows
 //     and then the counter. Where they meet on the same attendee, PostgreSQL
-//     detects the deadlock and aborts one; both are retried.
+//     detects the deadlock and aborts one, which is retried.
 //   - Erasing a person takes the counter exclusively (lockChangeLogExclusive),
 //     so it waits for chunks in flight: a chunk that checked the tombstones
 //     before the erasure began cannot write the person back after it.
