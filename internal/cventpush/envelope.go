@@ -162,13 +162,21 @@ func jsonErrorText(err error) string {
 func decodeErrorText(err error) (string, bool) {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		return fmt.Sprintf("invalid JSON at byte %d: %v", syn.Offset, syn), true
+		return syntaxErrorText(syn.Offset, syn), true
 	}
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {
-		return fmt.Sprintf("field %q has the wrong type (%s)", typ.Field, typ.Value), true
+		return typeErrorText(typ.Field, typ.Value), true
 	}
 	return fastDecodeErrorText(err)
+}
+
+func syntaxErrorText(offset int64, err error) string {
+	return fmt.Sprintf("invalid JSON at byte %d: %v", offset, err)
+}
+
+func typeErrorText(field, value string) string {
+	return fmt.Sprintf("field %q has the wrong type (%s)", field, value)
 }
 
 // ItemSummary is what the gateway learns of a delivery's items without

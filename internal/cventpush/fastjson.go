@@ -2,7 +2,6 @@ package cventpush
 
 import (
 	"errors"
-	"fmt"
 	"io"
 
 	gojson "github.com/goccy/go-json"
@@ -25,11 +24,11 @@ func newItemDecoder(r io.Reader) tokenDecoder { return gojson.NewDecoder(r) }
 func fastDecodeErrorText(err error) (string, bool) {
 	var syn *gojson.SyntaxError
 	if errors.As(err, &syn) {
-		return fmt.Sprintf("invalid JSON at byte %d: %v", syn.Offset, syn), true
+		return syntaxErrorText(syn.Offset, syn), true
 	}
 	var typ *gojson.UnmarshalTypeError
 	if errors.As(err, &typ) {
-		return fmt.Sprintf("field %q has the wrong type (%s)", typ.Field, typ.Value), true
+		return typeErrorText(typ.Field, typ.Value), true
 	}
 	return "", false
 }

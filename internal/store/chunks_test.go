@@ -95,36 +95,52 @@ func changeKeys(t *testing.T, st *store.Store, integrationID string) []string {
 	return keys
 }
 
+// begin begins the chunk of items [from, to) of delivery id.
+func begin(t *testing.T, st *store.Store, id int64, integrationID string, from, to, after int) *store.Chunk {
+	t.Helper()
+	c, err := st.BeginChunk(context.Background(), id, integrationID, from, to, after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+type commitResult struct {
+	applied bool
+	err     error
+}
+
+// secondWaitingForFirst begins a two-item delivery's two chunks, writes
+// attendee b in the second and commits it (the last) in the background,
+// and returns once that commit waits for the first chunk, with the first
+// chunk and the second's result to come.
+func secondWaitingForFirst(t *testing.T, st *store.Store, integrationID string) (int64, *store.Chunk, <-chan commitResult) {
+	t.Helper()
+	id := largeDelivery(t, st, integrationID, 2)
+	first := begin(t, st, id, integrationID, 0, 1, -1)
+	second := begin(t, st, id, integrationID, 1, 2, 0)
+	write(t, second, person(integrationID, "b", "b@example.com"))
+	committed := make(chan commitResult, 1)
+	go func() {
+		applied, err := second.Commit(context.Background(), true, countChunk, "wf", "run")
+		committed <- commitResult{applied, err}
+	}()
+	awaitLockWait(t, st, "pg_advisory_xact_lock_shared")
+	return id, first, committed
+}
+
 // The second chunk finishes its work first; its commit waits for the
 // first, so the progress and the change log follow the items' order.
 func TestChunksCommitInOrder(t *testing.T) {
 	st, integ := openStore(t)
 	ctx := context.Background()
-	id := largeDelivery(t, st, integ, 2)
-	first, err := st.BeginChunk(ctx, id, integ, 0, 1, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := st.BeginChunk(ctx, id, integ, 1, 2, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(t, second, person(integ, "b", "b@example.com"))
-	committed := make(chan error, 1)
-	go func() {
-		applied, err := second.Commit(ctx, true, countChunk, "wf", "run")
-		if err == nil && !applied {
-			err = errors.New("the second chunk was not applied")
-		}
-		committed <- err
-	}()
-	awaitLockWait(t, st, "pg_advisory_xact_lock_shared")
+	id, first, committed := secondWaitingForFirst(t, st, integ)
 	write(t, first, person(integ, "a", "a@example.com"))
 	if applied, err := first.Commit(ctx, false, countChunk, "wf", "run"); err != nil || !applied {
 		t.Fatalf("first chunk: applied %v, %v", applied, err)
 	}
-	if err := <-committed; err != nil {
-		t.Fatal(err)
+	if r := <-committed; r.err != nil || !r.applied {
+		t.Fatalf("second chunk: applied %v, %v", r.applied, r.err)
 	}
 	if got, want := changeKeys(t, st, integ), []string{"attendee:a", "attendee:b"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("change log %v, want %v", got, want)
@@ -149,25 +165,10 @@ func TestChunksCommitInOrder(t *testing.T) {
 func TestChunkAfterAFailedOneIsOutOfTurn(t *testing.T) {
 	st, integ := openStore(t)
 	ctx := context.Background()
-	id := largeDelivery(t, st, integ, 2)
-	first, err := st.BeginChunk(ctx, id, integ, 0, 1, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := st.BeginChunk(ctx, id, integ, 1, 2, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(t, second, person(integ, "b", "b@example.com"))
-	committed := make(chan error, 1)
-	go func() {
-		_, err := second.Commit(ctx, true, countChunk, "", "")
-		committed <- err
-	}()
-	awaitLockWait(t, st, "pg_advisory_xact_lock_shared")
+	id, first, committed := secondWaitingForFirst(t, st, integ)
 	first.Rollback()
-	if err := <-committed; !errors.Is(err, store.ErrChunkOutOfTurn) {
-		t.Fatalf("second chunk after a failed first: %v, want ErrChunkOutOfTurn", err)
+	if r := <-committed; !errors.Is(r.err, store.ErrChunkOutOfTurn) {
+		t.Fatalf("second chunk after a failed first: %v, want ErrChunkOutOfTurn", r.err)
 	}
 	if keys := changeKeys(t, st, integ); len(keys) != 0 {
 		t.Errorf("change log %v, want nothing", keys)
@@ -183,10 +184,7 @@ func TestChunkAppliedByAnotherAttemptIsSkipped(t *testing.T) {
 	ctx := context.Background()
 	id := largeDelivery(t, st, integ, 2)
 	for i, email := range []string{"first@example.com", "again@example.com"} {
-		c, err := st.BeginChunk(ctx, id, integ, 0, 1, -1)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := begin(t, st, id, integ, 0, 1, -1)
 		write(t, c, person(integ, "a", email))
 		applied, err := c.Commit(ctx, false, countChunk, "", "")
 		if err != nil || applied != (i == 0) {
@@ -209,10 +207,7 @@ func TestChunkAndWriterDeadlockIsBroken(t *testing.T) {
 	st, integ := openStore(t)
 	ctx := context.Background()
 	id := largeDelivery(t, st, integ, 1)
-	c, err := st.BeginChunk(ctx, id, integ, 0, 1, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := begin(t, st, id, integ, 0, 1, -1)
 	write(t, c, person(integ, "x", "chunk@example.com"))
 	writer := make(chan error, 1)
 	go func() {
@@ -263,10 +258,7 @@ func TestErasureWaitsForTheChunksInFlight(t *testing.T) {
 	st, integ := openStore(t)
 	ctx := context.Background()
 	id := largeDelivery(t, st, integ, 1)
-	c, err := st.BeginChunk(ctx, id, integ, 0, 1, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := begin(t, st, id, integ, 0, 1, -1)
 	erased := make(chan error, 1)
 	go func() {
 		_, err := st.ErasePerson(ctx, store.Person{IntegrationID: integ, InviteeID: "x", Email: "x@example.com"}, keepBodies)

@@ -268,10 +268,13 @@ func (s *Store) chunkedBodiesMentioning(ctx context.Context, integrationID strin
 // reading r a block at a time.
 func containsAny(r io.Reader, needles []string) (bool, error) {
 	longest := 0
+	var patterns [][]byte
 	for _, n := range needles {
-		longest = max(longest, len(n))
+		if n != "" {
+			longest, patterns = max(longest, len(n)), append(patterns, []byte(n))
+		}
 	}
-	if longest == 0 {
+	if len(patterns) == 0 {
 		return false, nil
 	}
 	buf := make([]byte, 0, 1<<20+longest)
@@ -281,8 +284,8 @@ func containsAny(r io.Reader, needles []string) (bool, error) {
 		buf = append(buf[:0], buf[len(buf)-keep:]...)
 		n, err := io.ReadFull(r, buf[keep:cap(buf)])
 		buf = buf[:keep+n]
-		for _, needle := range needles {
-			if needle != "" && bytes.Contains(buf, []byte(needle)) {
+		for _, p := range patterns {
+			if bytes.Contains(buf, p) {
 				return true, nil
 			}
 		}
